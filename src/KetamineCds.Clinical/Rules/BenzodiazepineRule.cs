@@ -1,0 +1,96 @@
+using KetamineCds.Clinical.Dosing;
+using KetamineCds.Clinical.Knowledge;
+using KetamineCds.Clinical.Medications;
+
+namespace KetamineCds.Clinical.Rules;
+
+/// <summary>
+/// Benzodiazepines in lorazepam equivalents under both tables (primary Ashton, alternate VA/DoD 2021). The study
+/// required less than 4 mg/day before ketamine because high doses may blunt its effect (Frye et al. 2015).
+/// A benzodiazepine that is recognized but cannot be counted (dose unknown, non-oral route, no oral equivalence) is
+/// named on its own card: never counted as zero in silence.
+/// </summary>
+public static class BenzodiazepineRule
+{
+    public static IReadOnlyList<BenzodiazepineFinding> Evaluate(
+        IReadOnlyList<Therapy> therapies,
+        ClinicalKnowledge knowledge,
+        decimal? siteThresholdMgPerDay = null)
+    {
+        ArgumentNullException.ThrowIfNull(therapies);
+        ArgumentNullException.ThrowIfNull(knowledge);
+        var benzodiazepines = therapies.Where(t => t.Ingredient.Class == DrugClass.Benzodiazepine).ToList();
+        if (benzodiazepines.Count == 0)
+        {
+            return [];
+        }
+
+        var lines = benzodiazepines.Select(t => Line(t, knowledge)).ToList();
+        // Z-drugs are not benzodiazepines and are never added, but a clinician reading the table should see them.
+        lines.AddRange(therapies.Where(t => t.Ingredient.Class == DrugClass.ZDrug)
+            .Select(t => new BenzodiazepineLine(t, t.Dose.MgPerDay, null, null, false, null, null,
+                "not a benzodiazepine (Z-drug); not added to the total")));
+
+        var counted = lines.Where(l => l.Counted).ToList();
+        var totalPrimary = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDay!.Value));
+        var totalAlternate = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDayAlternate!.Value));
+        var threshold = siteThresholdMgPerDay ?? knowledge.Thresholds.BenzodiazepineLorazepamMgPerDay;
+        var inclusive = knowledge.Thresholds.BenzodiazepineInclusive;
+        var assessment = new BenzodiazepineAssessment(lines, totalPrimary, totalAlternate, threshold, inclusive, siteThresholdMgPerDay is not null);
+
+        var findings = new List<BenzodiazepineFinding>();
+        if (Reaches(totalPrimary, threshold, inclusive))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineThreshold, assessment));
+        }
+        else if (Reaches(totalAlternate, threshold, inclusive))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineBorderline, assessment));
+        }
+
+        if (lines.Any(l => !l.Counted && l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineDoseUnknown, assessment));
+        }
+
+        return findings;
+    }
+
+    private static bool Reaches(decimal total, decimal threshold, bool inclusive) => inclusive ? total >= threshold : total > threshold;
+
+    private static BenzodiazepineLine Line(Therapy therapy, ClinicalKnowledge knowledge)
+    {
+        var primary = knowledge.PrimaryEquivalence.For(therapy.Ingredient.Code);
+        var alternate = knowledge.AlternateEquivalence.For(therapy.Ingredient.Code);
+        var mg = therapy.Dose.MgPerDay;
+        string? reason = null;
+        if (!RouteClassifier.IsOral(therapy.Route))
+        {
+            reason = $"route \"{therapy.Route}\" is not oral; the equivalence tables are for oral doses";
+        }
+        else if (primary is null)
+        {
+            reason = "no oral lorazepam equivalence is given for this drug";
+        }
+        else if (mg is null)
+        {
+            reason = $"dose could not be determined: {therapy.Dose.UnknownReason}";
+        }
+
+        if (reason is not null)
+        {
+            return new BenzodiazepineLine(therapy, mg, primary?.EquivalentMg, alternate?.EquivalentMg, false, null, null, reason);
+        }
+
+        var alternateFactor = alternate?.EquivalentMg ?? primary!.EquivalentMg;
+        return new BenzodiazepineLine(
+            therapy,
+            mg,
+            primary!.EquivalentMg,
+            alternateFactor,
+            alternate is null,
+            DailyDoseCalculator.Round(mg!.Value / primary.EquivalentMg),
+            DailyDoseCalculator.Round(mg.Value / alternateFactor),
+            null);
+    }
+}

@@ -1,0 +1,63 @@
+using KetamineCds.Clinical.Dosing;
+using KetamineCds.Clinical.Medications;
+
+namespace KetamineCds.Clinical.Rules;
+
+/// <summary>The finding codes of the CodeSystem ketamine-cds-finding (fhir-profiles/terminology).</summary>
+public static class FindingCodes
+{
+    public const string LamotrigineConcurrent = "lamotrigine-concurrent";
+    public const string BenzodiazepineThreshold = "benzodiazepine-threshold";
+    public const string BenzodiazepineBorderline = "benzodiazepine-borderline";
+    public const string BenzodiazepineDoseUnknown = "benzodiazepine-dose-unknown";
+    public const string KetamineCourse = "ketamine-course";
+}
+
+public enum LamotrigineDoseCategory
+{
+    Low,
+    Standard,
+    Unknown,
+}
+
+/// <summary>A clinical finding; the card renderer turns each into one card.</summary>
+public abstract record Finding(string Code);
+
+/// <summary>Lamotrigine is active: the evidence card, with the patient's dose and category.</summary>
+public sealed record LamotrigineFinding(
+    IReadOnlyList<Therapy> Therapies,
+    decimal? MgPerDay,
+    LamotrigineDoseCategory Category,
+    decimal StandardDoseMinMgPerDay) : Finding(FindingCodes.LamotrigineConcurrent);
+
+/// <summary>One benzodiazepine (or Z-drug) line of the calculation table.</summary>
+public sealed record BenzodiazepineLine(
+    Therapy Therapy,
+    decimal? MgPerDay,
+    decimal? PrimaryFactor,
+    decimal? AlternateFactor,
+    bool AlternateFactorFromPrimary,
+    decimal? LorazepamEquivalentMgPerDay,
+    decimal? LorazepamEquivalentMgPerDayAlternate,
+    string? NotCountedReason)
+{
+    public bool Counted => NotCountedReason is null;
+    public DailyDose Dose => Therapy.Dose;
+}
+
+/// <summary>The benzodiazepine calculation, shared by the threshold, borderline and dose-unknown findings.</summary>
+public sealed record BenzodiazepineAssessment(
+    IReadOnlyList<BenzodiazepineLine> Lines,
+    decimal TotalPrimary,
+    decimal TotalAlternate,
+    decimal ThresholdMgPerDay,
+    bool ThresholdInclusive,
+    bool ThresholdIsSiteSetting)
+{
+    public IEnumerable<BenzodiazepineLine> NotCounted => Lines.Where(l => !l.Counted);
+}
+
+public sealed record BenzodiazepineFinding(string FindingCode, BenzodiazepineAssessment Assessment) : Finding(FindingCode);
+
+/// <summary>The outcome of evaluating one hook call.</summary>
+public sealed record Evaluation(bool Triggered, IReadOnlyList<Finding> Findings, IReadOnlyList<Therapy> Therapies);

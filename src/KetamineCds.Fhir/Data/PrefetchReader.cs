@@ -1,0 +1,143 @@
+using System.Text.Json;
+using Hl7.Fhir.Model;
+
+namespace KetamineCds.Fhir.Data;
+
+/// <summary>What one prefetch key delivered.</summary>
+public enum PrefetchState
+{
+    /// <summary>Absent or null: the client did not fulfil it.</summary>
+    Missing,
+
+    /// <summary>The client reported an error (an OperationOutcome).</summary>
+    Failed,
+
+    /// <summary>A Bundle with every page, or a single resource.</summary>
+    Complete,
+
+    /// <summary>A Bundle whose further pages (link next) were not sent.</summary>
+    Paged,
+}
+
+/// <summary>Resources read from one prefetch key or FHIR search, with what could not be read.</summary>
+public sealed record ResourceBatch(PrefetchState State, IReadOnlyList<Resource> Resources, int Skipped, string? NextLink)
+{
+    public static ResourceBatch Missing { get; } = new(PrefetchState.Missing, [], 0, null);
+}
+
+/// <summary>
+/// Reads a prefetch value per CDS Hooks 2.0: absent, null, a Bundle (possibly empty or paged), a single resource, or
+/// an OperationOutcome. Entries that cannot be read, or that belong to another patient, are skipped and counted.
+/// Only the wanted resource types are deserialized (the main lever for speed: ENGINEERING-NOTES).
+/// </summary>
+public static class PrefetchReader
+{
+    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId)
+    {
+        if (value is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+        {
+            return ResourceBatch.Missing;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return new ResourceBatch(PrefetchState.Failed, [], 1, null);
+        }
+
+        var type = TypeOf(element);
+        if (type == "OperationOutcome")
+        {
+            return new ResourceBatch(PrefetchState.Failed, [], 0, null);
+        }
+
+        if (type != "Bundle")
+        {
+            return ReadEntries([element], resourceType, patientId, PrefetchState.Complete, null);
+        }
+
+        var entries = element.TryGetProperty("entry", out var entryArray) && entryArray.ValueKind == JsonValueKind.Array
+            ? entryArray.EnumerateArray()
+                .Select(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("resource", out var r) ? r : default)
+                .ToList()
+            : [];
+        var next = NextLink(element);
+        return ReadEntries(entries, resourceType, patientId, next is null ? PrefetchState.Complete : PrefetchState.Paged, next);
+    }
+
+    /// <summary>The Bundle's link with relation "next", if any.</summary>
+    public static string? NextLink(JsonElement bundle)
+    {
+        if (!bundle.TryGetProperty("link", out var links) || links.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var link in links.EnumerateArray())
+        {
+            if (link.ValueKind == JsonValueKind.Object
+                && link.TryGetProperty("relation", out var relation) && relation.ValueKind == JsonValueKind.String && relation.GetString() == "next"
+                && link.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.String)
+            {
+                return url.GetString();
+            }
+        }
+
+        return null;
+    }
+
+    private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, string resourceType, string patientId, PrefetchState state, string? next)
+    {
+        var resources = new List<Resource>();
+        var skipped = 0;
+        foreach (var entry in entries)
+        {
+            if (entry.ValueKind != JsonValueKind.Object)
+            {
+                skipped++;
+                continue;
+            }
+
+            var type = TypeOf(entry);
+            if (type != resourceType)
+            {
+                // Included resources of other types (Medication, OperationOutcome of search mode "outcome") are not ours to count.
+                if (type is null)
+                {
+                    skipped++;
+                }
+
+                continue;
+            }
+
+            var resource = FhirJson.ReadTolerant(entry, out _);
+            if (resource is null || !BelongsTo(resource, patientId))
+            {
+                skipped++;
+                continue;
+            }
+
+            resources.Add(resource);
+        }
+
+        return new ResourceBatch(state, resources, skipped, next);
+    }
+
+    private static string? TypeOf(JsonElement element) =>
+        element.TryGetProperty("resourceType", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+
+    /// <summary>A resource whose subject names another patient is an EHR error; it must never inform this patient's cards.</summary>
+    private static bool BelongsTo(Resource resource, string patientId)
+    {
+        var subject = resource switch
+        {
+            MedicationStatement s => s.Subject?.Reference,
+            MedicationRequest r => r.Subject?.Reference,
+            Observation o => o.Subject?.Reference,
+            Patient p => p.Id is null ? null : $"Patient/{p.Id}",
+            _ => null,
+        };
+        return subject is null
+            || subject.Equals($"Patient/{patientId}", StringComparison.Ordinal)
+            || subject.EndsWith($"/Patient/{patientId}", StringComparison.Ordinal);
+    }
+}
