@@ -411,7 +411,7 @@ DRAFT_PROSE = {
     IV_TO_IN: "The draft order is the first IV racemic ketamine infusion (RxNorm 6130), before the switch.",
 }
 # Diagnoses in prose, hand-written from the Table 2 column.
-DX_PROSE = {  # noqa: E501
+DX_PROSE = {
     1: "major depressive disorder and generalized anxiety disorder",
     2: "major depressive disorder and post-traumatic stress disorder",
     3: "bipolar II disorder and generalized anxiety disorder",
