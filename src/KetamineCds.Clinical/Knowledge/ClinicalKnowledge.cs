@@ -59,7 +59,9 @@ public sealed record EvidenceFigure(
 /// <summary>The study the cards summarize: its citations and the figures a card may quote.</summary>
 public sealed record EvidenceFigures(
     string Citation,
+    string ShortCitation,
     string CorrectionCitation,
+    string ProtocolReference,
     string DoiUrl,
     string Limitations,
     IReadOnlyDictionary<string, EvidenceFigure> Figures)

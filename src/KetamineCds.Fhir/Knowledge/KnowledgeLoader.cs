@@ -215,7 +215,7 @@ public static class KnowledgeLoader
             throw new InvalidDataException($"fhir-profiles: evidence figures missing: {string.Join(", ", missing)}.");
         }
 
-        return new EvidenceFigures(Text("citation"), Text("citation-correction"), Text("doi-url"), Text("limitations"), figures);
+        return new EvidenceFigures(Text("citation"), Text("short-citation"), Text("citation-correction"), Text("benzodiazepine-protocol-reference"), Text("doi-url"), Text("limitations"), figures);
     }
 
     private static T Parse<T>(string path, string json) where T : Resource

@@ -1,0 +1,17 @@
+namespace KetamineCds.Api.CdsHooks;
+
+/// <summary>The CDS Hooks routes: discovery and the three services.</summary>
+public static class CdsHooksEndpoints
+{
+    public static RouteGroupBuilder MapCdsHooks(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/cds-services");
+        group.MapGet("/", () => TypedResults.Json(
+            new CdsDiscoveryResponse(CdsServiceCatalog.All.Select(s => s.Descriptor).ToList()), CdsJson.Options))
+            .WithName("Discovery");
+        group.MapPost("/{id}", (string id, HttpContext http, HookHandler handler, CancellationToken cancellationToken) =>
+                handler.HandleAsync(id, http, cancellationToken))
+            .WithName("CallService");
+        return group;
+    }
+}

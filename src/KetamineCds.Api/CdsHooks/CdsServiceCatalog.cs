@@ -1,0 +1,55 @@
+using KetamineCds.Clinical.Rules;
+using KetamineCds.Fhir.Data;
+
+namespace KetamineCds.Api.CdsHooks;
+
+/// <summary>A service we offer: its discovery entry and the hook it answers.</summary>
+public sealed record CdsService(CdsServiceDescriptor Descriptor, HookKind Kind);
+
+/// <summary>The three services of discovery (GET /cds-services).</summary>
+public static class CdsServiceCatalog
+{
+    private const string Usage =
+        "Send prefetch for the patient's MedicationStatement and MedicationRequest resources (and survey Observations for " +
+        "QIDS-SR/CADSS), or fhirServer with fhirAuthorization so the service can read them (scopes: patient/MedicationStatement.read, " +
+        "patient/MedicationRequest.read, patient/Observation.read). Without medications the service answers 412.";
+
+    private static readonly IReadOnlyDictionary<string, string> Prefetch =
+        PrefetchKeys.All.ToDictionary(k => k.Key, k => k.Template, StringComparer.Ordinal);
+
+    public static IReadOnlyList<CdsService> All { get; } =
+    [
+        new(new CdsServiceDescriptor
+        {
+            Id = "ketamine-order-select",
+            Hook = "order-select",
+            Title = "Ketamine/esketamine: lamotrigine and benzodiazepine evidence",
+            Description = "When a ketamine or esketamine order is selected: evidence on concurrent lamotrigine (Joseph et al. 2023) and " +
+                "the patient's benzodiazepine load in lorazepam equivalents against the study's 4 mg/day limit.",
+            Prefetch = Prefetch,
+            UsageRequirements = Usage,
+        }, HookKind.OrderSelect),
+        new(new CdsServiceDescriptor
+        {
+            Id = "ketamine-order-sign",
+            Hook = "order-sign",
+            Title = "Ketamine/esketamine: lamotrigine and benzodiazepine evidence at signing",
+            Description = "When a ketamine or esketamine order is signed: evidence on concurrent lamotrigine (Joseph et al. 2023) and " +
+                "the patient's benzodiazepine load in lorazepam equivalents against the study's 4 mg/day limit.",
+            Prefetch = Prefetch,
+            UsageRequirements = Usage,
+        }, HookKind.OrderSign),
+        new(new CdsServiceDescriptor
+        {
+            Id = "ketamine-patient-view",
+            Hook = "patient-view",
+            Title = "Ketamine/esketamine course: lamotrigine, benzodiazepines and outcomes",
+            Description = "When the chart of a patient on ketamine or esketamine is opened: concurrent lamotrigine evidence, " +
+                "benzodiazepine load in lorazepam equivalents, and the patient's QIDS-SR and CADSS course.",
+            Prefetch = Prefetch,
+            UsageRequirements = Usage,
+        }, HookKind.PatientView),
+    ];
+
+    public static CdsService? Find(string id) => All.FirstOrDefault(s => s.Descriptor.Id == id);
+}

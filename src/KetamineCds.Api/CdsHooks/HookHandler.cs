@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using KetamineCds.Api.Cards;
+using KetamineCds.Api.Infrastructure;
+using KetamineCds.Clinical.Rules;
+using KetamineCds.Fhir.Data;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace KetamineCds.Api.CdsHooks;
+
+/// <summary>
+/// One hook call, in one direction: HTTP edge -> parse/validate -> gather FHIR data -> evaluate rules -> cards.
+/// Every refusal is an OperationOutcome with the right status; nothing here answers 500.
+/// </summary>
+public sealed class HookHandler(
+    PatientDataGatherer gatherer,
+    CdsEvaluator evaluator,
+    CardRenderer renderer,
+    IOptions<CdsOptions> options,
+    TimeProvider time,
+    ILogger<HookHandler> logger)
+{
+    public async Task<IResult> HandleAsync(string serviceId, HttpContext http, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var started = Stopwatch.GetTimestamp();
+        var service = CdsServiceCatalog.Find(serviceId);
+        if (service is null)
+        {
+            return Refuse(serviceId, new RequestError(StatusCodes.Status404NotFound, "not-found", $"No CDS service '{serviceId}'. See GET /cds-services."));
+        }
+
+        if (!IsJson(http.Request.ContentType))
+        {
+            return Refuse(serviceId, new RequestError(StatusCodes.Status415UnsupportedMediaType, "not-supported", "Send the hook request as application/json."));
+        }
+
+        var (body, bodyError) = await ReadBodyAsync(http, cancellationToken);
+        if (bodyError is not null)
+        {
+            return Refuse(serviceId, bodyError);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = options.Value.MaxJsonDepth });
+        }
+        catch (JsonException ex)
+        {
+            var reason = ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
+                ? $"The request JSON is nested deeper than {options.Value.MaxJsonDepth} levels."
+                : "The request body is not valid JSON.";
+            return Refuse(serviceId, new RequestError(StatusCodes.Status400BadRequest, "structure", reason));
+        }
+
+        using (document)
+        {
+            var request = HookRequestParser.Parse(document.RootElement, service, out var error);
+            if (error is not null)
+            {
+                return Refuse(serviceId, error);
+            }
+
+            var gathered = await gatherer.GatherAsync(
+                new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server),
+                cancellationToken);
+            if (gathered.Data is null)
+            {
+                Log.HookDataMissing(logger, serviceId, request.HookInstance, string.Join(",", gathered.MissingKeys));
+                return OperationOutcomes.Result(StatusCodes.Status412PreconditionFailed, "incomplete",
+                    $"The patient's data could not be obtained: {string.Join(", ", gathered.MissingKeys)} " +
+                    "was neither prefetched nor readable from the FHIR server. Send it as prefetch, or send fhirServer and fhirAuthorization.");
+            }
+
+            var evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
+            var cards = evaluation.Triggered
+                ? renderer.Render(evaluation.Findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable))
+                : [];
+            Log.HookAnswered(logger, serviceId, request.HookInstance, evaluation.Triggered, cards.Count,
+                string.Join(",", evaluation.Findings.Select(f => f.Code)), gathered.SkippedResources,
+                string.Join(",", gathered.Sources.Select(s => $"{s.Key}:{s.Value}")),
+                (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return TypedResults.Json(new CdsServiceResponse(cards), CdsJson.Options);
+        }
+    }
+
+    private IResult Refuse(string serviceId, RequestError error)
+    {
+        Log.HookRefused(logger, serviceId, error.Status, error.Code, error.Message);
+        return OperationOutcomes.Result(error.Status, error.Code, error.Message);
+    }
+
+    private static bool IsJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && media.MediaType is { } type
+        && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Reads the body up to the configured limit; anything larger is a 413, whatever Content-Length claimed.</summary>
+    private async Task<(ReadOnlyMemory<byte> Body, RequestError? Error)> ReadBodyAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxRequestBodyBytes;
+        var tooLarge = new RequestError(StatusCodes.Status413PayloadTooLarge, "too-long", $"The request body exceeds {limit} bytes.");
+        if (http.Request.ContentLength > limit)
+        {
+            return (default, tooLarge);
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit + 1;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit) + 1);
+        try
+        {
+            while (true)
+            {
+                var memory = buffer.GetMemory(16 * 1024);
+                var read = await http.Request.Body.ReadAsync(memory, cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                buffer.Advance(read);
+                if (buffer.WrittenCount > limit)
+                {
+                    return (default, tooLarge);
+                }
+            }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return (default, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? tooLarge
+                : new RequestError(ex.StatusCode, "structure", "The request body could not be read."));
+        }
+
+        return (buffer.WrittenMemory, null);
+    }
+}

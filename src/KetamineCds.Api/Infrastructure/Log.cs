@@ -1,0 +1,23 @@
+namespace KetamineCds.Api.Infrastructure;
+
+/// <summary>
+/// Source-generated log messages. They carry ids, codes, counts and timings only: never resources, names,
+/// identifiers, tokens or prefetch content.
+/// </summary>
+public static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
+        Message = "Hook answered: service={ServiceId} hookInstance={HookInstance} triggered={Triggered} cards={CardCount} findings={Findings} unreadable={Unreadable} sources={Sources} elapsedMs={ElapsedMs}")]
+    public static partial void HookAnswered(ILogger logger, string serviceId, string hookInstance, bool triggered, int cardCount, string findings, int unreadable, string sources, long elapsedMs);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning,
+        Message = "Hook refused: service={ServiceId} status={Status} code={Code} reason={Reason}")]
+    public static partial void HookRefused(ILogger logger, string serviceId, int status, string code, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning,
+        Message = "Hook data missing: service={ServiceId} hookInstance={HookInstance} missing={MissingKeys}")]
+    public static partial void HookDataMissing(ILogger logger, string serviceId, string hookInstance, string missingKeys);
+
+    [LoggerMessage(EventId = 1900, Level = LogLevel.Error, Message = "Unhandled error on {Path}: {ExceptionType}")]
+    public static partial void Unhandled(ILogger logger, string path, string exceptionType);
+}

@@ -1,0 +1,36 @@
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+using KetamineCds.Fhir;
+
+namespace KetamineCds.Api.Infrastructure;
+
+/// <summary>Errors on CDS routes are FHIR OperationOutcome bodies: a code and a message, never a stack trace.</summary>
+public static class OperationOutcomes
+{
+    public const string ContentType = "application/fhir+json";
+
+    public static IResult Result(int status, string code, string message)
+    {
+        var outcome = new OperationOutcome
+        {
+            Issue =
+            [
+                new OperationOutcome.IssueComponent
+                {
+                    Severity = OperationOutcome.IssueSeverity.Error,
+                    Code = Enum.TryParse<OperationOutcome.IssueType>(code.Replace("-", "", StringComparison.Ordinal), true, out var type)
+                        ? type
+                        : OperationOutcome.IssueType.Processing,
+                    Diagnostics = message,
+                },
+            ],
+        };
+        return Results.Text(FhirJson.Serialize(outcome), ContentType, statusCode: status);
+    }
+
+    public static Task WriteAsync(HttpContext context, int status, string code, string message)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Result(status, code, message).ExecuteAsync(context);
+    }
+}

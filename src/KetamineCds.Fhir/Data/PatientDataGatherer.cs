@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using KetamineCds.Clinical.Medications;
+using KetamineCds.Clinical.Rules;
+using KetamineCds.Fhir.Facts;
+
+namespace KetamineCds.Fhir.Data;
+
+/// <summary>The EHR's FHIR server as the hook request names it (fhirServer + fhirAuthorization).</summary>
+public sealed record FhirServerAccess(Uri BaseUrl, string? AccessToken, string? TokenType, string? Scope);
+
+/// <summary>Reads a FHIR search from the EHR's FHIR server when prefetch did not deliver it.</summary>
+public interface IFhirFallback
+{
+    /// <summary>Runs the search (following paging within limits); a Missing batch when it cannot be had.</summary>
+    Task<ResourceBatch> SearchAsync(FhirServerAccess server, PrefetchKey key, string patientId, string? continueFrom, CancellationToken cancellationToken);
+}
+
+/// <summary>What a hook call carries that the gatherer needs.</summary>
+public sealed record GatherRequest(
+    string PatientId,
+    IReadOnlyDictionary<string, JsonElement> Prefetch,
+    JsonElement? DraftOrders,
+    IReadOnlySet<string>? Selections,
+    FhirServerAccess? Server);
+
+/// <summary>The patient's data, or the keys that could not be had (the caller answers 412).</summary>
+public sealed record GatherResult(
+    PatientData? Data,
+    IReadOnlyList<Observation> Observations,
+    bool ObservationsAvailable,
+    int SkippedResources,
+    IReadOnlyList<string> MissingKeys,
+    IReadOnlyDictionary<string, string> Sources);
+
+/// <summary>
+/// Gathers the data the rules need: prefetch first, then the EHR's FHIR server for what prefetch left out (absent,
+/// null, an OperationOutcome, or further pages). Parses FHIR once, here, into plain facts.
+/// </summary>
+public sealed class PatientDataGatherer(IFhirFallback? fallback = null)
+{
+    public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var missing = new List<string>();
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        var skipped = 0;
+        var batches = new Dictionary<string, ResourceBatch>(StringComparer.Ordinal);
+
+        foreach (var key in PrefetchKeys.All.Where(k => k != PrefetchKeys.Patient))
+        {
+            JsonElement? value = request.Prefetch.TryGetValue(key.Key, out var v) ? v : null;
+            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId);
+            sources[key.Key] = "prefetch";
+            if (batch.State != PrefetchState.Complete)
+            {
+                var fetched = await FetchAsync(request, key, batch, cancellationToken);
+                if (fetched is null)
+                {
+                    if (key.Required)
+                    {
+                        missing.Add(key.Key);
+                    }
+
+                    sources[key.Key] = "unavailable";
+                    skipped += batch.Skipped;
+                    continue;
+                }
+
+                sources[key.Key] = batch.State == PrefetchState.Paged ? "prefetch+fhir-server" : "fhir-server";
+                batch = fetched;
+            }
+
+            skipped += batch.Skipped;
+            batches[key.Key] = batch;
+        }
+
+        if (missing.Count > 0)
+        {
+            return new GatherResult(null, [], false, skipped, missing, sources);
+        }
+
+        var medications = new List<MedicationFact>();
+        foreach (var resource in batches[PrefetchKeys.MedicationStatements.Key].Resources.Concat(batches[PrefetchKeys.MedicationRequests.Key].Resources))
+        {
+            if (TryRead(resource, MedicationSource.Request) is { } fact)
+            {
+                medications.Add(fact);
+            }
+            else
+            {
+                skipped++;
+            }
+        }
+
+        var draftOrders = new List<MedicationFact>();
+        if (request.DraftOrders is { } orders)
+        {
+            var draftBatch = PrefetchReader.Read(orders, "MedicationRequest", request.PatientId);
+            foreach (var resource in draftBatch.Resources)
+            {
+                if (TryRead(resource, MedicationSource.DraftOrder) is { } fact)
+                {
+                    draftOrders.Add(fact);
+                }
+            }
+        }
+
+        var observations = batches.TryGetValue(PrefetchKeys.Observations.Key, out var obs)
+            ? obs.Resources.OfType<Observation>().ToList()
+            : [];
+        return new GatherResult(
+            new PatientData(medications, draftOrders, request.Selections),
+            observations,
+            batches.ContainsKey(PrefetchKeys.Observations.Key),
+            skipped,
+            [],
+            sources);
+    }
+
+    private async Task<ResourceBatch?> FetchAsync(GatherRequest request, PrefetchKey key, ResourceBatch fromPrefetch, CancellationToken cancellationToken)
+    {
+        if (fallback is null || request.Server is null)
+        {
+            return null;
+        }
+
+        var continueFrom = fromPrefetch.State == PrefetchState.Paged ? fromPrefetch.NextLink : null;
+        var fetched = await fallback.SearchAsync(request.Server, key, request.PatientId, continueFrom, cancellationToken);
+        if (fetched.State != PrefetchState.Complete)
+        {
+            return null;
+        }
+
+        // A paged prefetch keeps its first page; the server supplies the rest.
+        return continueFrom is null
+            ? fetched
+            : new ResourceBatch(PrefetchState.Complete, [.. fromPrefetch.Resources, .. fetched.Resources], fromPrefetch.Skipped + fetched.Skipped, null);
+    }
+
+    /// <summary>A resource the tolerant parser kept may still hold a value that throws when read; it is skipped and counted.</summary>
+    private static MedicationFact? TryRead(Resource resource, MedicationSource source)
+    {
+        try
+        {
+            return MedicationFactReader.Read(resource, source);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
+        {
+            return null;
+        }
+    }
+}
