@@ -51,7 +51,7 @@ public sealed class HookHandler(
         }
         catch (JsonException ex)
         {
-            var reason = ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
+            var reason = ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase)
                 ? $"The request JSON is nested deeper than {options.Value.MaxJsonDepth} levels."
                 : "The request body is not valid JSON.";
             return Refuse(serviceId, new RequestError(StatusCodes.Status400BadRequest, "structure", reason));

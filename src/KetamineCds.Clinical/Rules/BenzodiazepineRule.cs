@@ -17,12 +17,42 @@ public static class BenzodiazepineRule
         ClinicalKnowledge knowledge,
         decimal? siteThresholdMgPerDay = null)
     {
+        var assessment = Assess(therapies, knowledge, siteThresholdMgPerDay);
+        if (assessment is null)
+        {
+            return [];
+        }
+
+        var findings = new List<BenzodiazepineFinding>();
+        if (Reaches(assessment.TotalPrimary, assessment.ThresholdMgPerDay, assessment.ThresholdInclusive))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineThreshold, assessment));
+        }
+        else if (Reaches(assessment.TotalAlternate, assessment.ThresholdMgPerDay, assessment.ThresholdInclusive))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineBorderline, assessment));
+        }
+
+        if (assessment.Lines.Any(l => !l.Counted && l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineDoseUnknown, assessment));
+        }
+
+        return findings;
+    }
+
+    /// <summary>The calculation table and totals under both tables; null when the patient takes no benzodiazepine.</summary>
+    public static BenzodiazepineAssessment? Assess(
+        IReadOnlyList<Therapy> therapies,
+        ClinicalKnowledge knowledge,
+        decimal? siteThresholdMgPerDay = null)
+    {
         ArgumentNullException.ThrowIfNull(therapies);
         ArgumentNullException.ThrowIfNull(knowledge);
         var benzodiazepines = therapies.Where(t => t.Ingredient.Class == DrugClass.Benzodiazepine).ToList();
         if (benzodiazepines.Count == 0)
         {
-            return [];
+            return null;
         }
 
         var lines = benzodiazepines.Select(t => Line(t, knowledge)).ToList();
@@ -36,24 +66,7 @@ public static class BenzodiazepineRule
         var totalAlternate = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDayAlternate!.Value));
         var threshold = siteThresholdMgPerDay ?? knowledge.Thresholds.BenzodiazepineLorazepamMgPerDay;
         var inclusive = knowledge.Thresholds.BenzodiazepineInclusive;
-        var assessment = new BenzodiazepineAssessment(lines, totalPrimary, totalAlternate, threshold, inclusive, siteThresholdMgPerDay is not null);
-
-        var findings = new List<BenzodiazepineFinding>();
-        if (Reaches(totalPrimary, threshold, inclusive))
-        {
-            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineThreshold, assessment));
-        }
-        else if (Reaches(totalAlternate, threshold, inclusive))
-        {
-            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineBorderline, assessment));
-        }
-
-        if (lines.Any(l => !l.Counted && l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine))
-        {
-            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineDoseUnknown, assessment));
-        }
-
-        return findings;
+        return new BenzodiazepineAssessment(lines, totalPrimary, totalAlternate, threshold, inclusive, siteThresholdMgPerDay is not null);
     }
 
     private static bool Reaches(decimal total, decimal threshold, bool inclusive) => inclusive ? total >= threshold : total > threshold;
