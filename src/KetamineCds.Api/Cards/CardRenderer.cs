@@ -29,6 +29,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         {
             LamotrigineFinding l => Lamotrigine(l, context),
             BenzodiazepineFinding b => Benzodiazepine(b, context),
+            UnreadableDataFinding u => Unreadable(u),
             _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
         }).ToList();
     }
@@ -169,6 +170,17 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             Medications = a.Lines.Select(l => Line(l.Therapy, l)).ToList(),
             UnreadableResources = context.UnreadableResources > 0 ? context.UnreadableResources : null,
         });
+    }
+
+    private Card Unreadable(UnreadableDataFinding finding)
+    {
+        var d = new StringBuilder();
+        d.AppendLine($"{finding.UnreadableResources} medication or assessment resource(s) sent for this patient could not be read " +
+                     "(malformed, or naming another patient). No lamotrigine or benzodiazepine finding was made from the data that could be read, " +
+                     "but an unreadable entry may be one of them: please review the medication list.");
+        d.AppendLine().AppendLine("This card informs; the prescriber decides.");
+        return NewCard(FindingCodes.PatientDataUnreadable, $"{finding.UnreadableResources} medication/assessment record(s) could not be read; review the medication list", "info", d,
+            new KetamineCdsExtension { Finding = FindingCodes.PatientDataUnreadable, UnreadableResources = finding.UnreadableResources });
     }
 
     private Card NewCard(string code, string summary, string indicator, StringBuilder detail, KetamineCdsExtension extension) => new()

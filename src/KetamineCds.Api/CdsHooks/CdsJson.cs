@@ -29,6 +29,11 @@ public static class CdsJson
             {
                 property.ShouldSerialize = (_, value) => value is string s && s.Length > 0;
             }
+            else if (typeInfo.Type == typeof(CdsServiceResponse))
+            {
+                // CDS Hooks: a response always carries "cards", even when there are none.
+                continue;
+            }
             else if (typeof(IEnumerable).IsAssignableFrom(property.PropertyType))
             {
                 property.ShouldSerialize = (_, value) => value is ICollection { Count: > 0 } or IEnumerable and not ICollection;

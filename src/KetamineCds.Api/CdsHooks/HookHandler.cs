@@ -77,11 +77,17 @@ public sealed class HookHandler(
             }
 
             var evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
+            var findings = evaluation.Findings;
+            if (evaluation.Triggered && findings.Count == 0 && gathered.SkippedResources > 0)
+            {
+                findings = [new UnreadableDataFinding(gathered.SkippedResources)];
+            }
+
             var cards = evaluation.Triggered
-                ? renderer.Render(evaluation.Findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable))
+                ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable))
                 : [];
             Log.HookAnswered(logger, serviceId, request.HookInstance, evaluation.Triggered, cards.Count,
-                string.Join(",", evaluation.Findings.Select(f => f.Code)), gathered.SkippedResources,
+                string.Join(",", findings.Select(f => f.Code)), gathered.SkippedResources,
                 string.Join(",", gathered.Sources.Select(s => $"{s.Key}:{s.Value}")),
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return TypedResults.Json(new CdsServiceResponse(cards), CdsJson.Options);

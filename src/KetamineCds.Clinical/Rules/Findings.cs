@@ -11,6 +11,7 @@ public static class FindingCodes
     public const string BenzodiazepineBorderline = "benzodiazepine-borderline";
     public const string BenzodiazepineDoseUnknown = "benzodiazepine-dose-unknown";
     public const string KetamineCourse = "ketamine-course";
+    public const string PatientDataUnreadable = "patient-data-unreadable";
 }
 
 public enum LamotrigineDoseCategory
@@ -58,6 +59,9 @@ public sealed record BenzodiazepineAssessment(
 }
 
 public sealed record BenzodiazepineFinding(string FindingCode, BenzodiazepineAssessment Assessment) : Finding(FindingCode);
+
+/// <summary>Some resources could not be read and nothing else was found: said on a card, never silent.</summary>
+public sealed record UnreadableDataFinding(int UnreadableResources) : Finding(FindingCodes.PatientDataUnreadable);
 
 /// <summary>The outcome of evaluating one hook call.</summary>
 public sealed record Evaluation(bool Triggered, IReadOnlyList<Finding> Findings, IReadOnlyList<Therapy> Therapies);

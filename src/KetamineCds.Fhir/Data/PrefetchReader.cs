@@ -109,8 +109,9 @@ public static class PrefetchReader
                 continue;
             }
 
-            var resource = FhirJson.ReadTolerant(entry, out _);
-            if (resource is null || !BelongsTo(resource, patientId))
+            // A resource the parser reports errors for is not guessed at: it is skipped, counted and disclosed on the cards.
+            var resource = FhirJson.ReadTolerant(entry, out var error);
+            if (resource is null || error is not null || !BelongsTo(resource, patientId))
             {
                 skipped++;
                 continue;
