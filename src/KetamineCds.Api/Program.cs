@@ -1,29 +1,10 @@
-using KetamineCds.Api.Cards;
 using KetamineCds.Api.CdsHooks;
 using KetamineCds.Api.Infrastructure;
-using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
-using KetamineCds.Clinical.Medications;
-using KetamineCds.Clinical.Rules;
-using KetamineCds.Fhir.Data;
-using KetamineCds.Fhir.Knowledge;
-using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddOptions<CdsOptions>().BindConfiguration(CdsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton(TimeProvider.System);
-
-// Clinical knowledge: loaded once at start-up from fhir-profiles; a broken artifact stops the service from starting.
-builder.Services.AddSingleton(sp => KnowledgeLoader.Load(sp.GetRequiredService<IOptions<CdsOptions>>().Value.KnowledgeDirectory));
-builder.Services.AddSingleton<MedicationClassifier>();
-builder.Services.AddSingleton<ISigTextParser, NoSigTextParser>();
-builder.Services.AddSingleton<DailyDoseCalculator>();
-builder.Services.AddSingleton(sp => new RuleSettings(sp.GetRequiredService<IOptions<CdsOptions>>().Value.BenzodiazepineThresholdLorazepamMgPerDay));
-builder.Services.AddSingleton<CdsEvaluator>();
-builder.Services.AddSingleton<CardRenderer>();
-builder.Services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>()));
-builder.Services.AddScoped<HookHandler>();
+builder.Services.AddKetamineCdsCore();
 
 var app = builder.Build();
 

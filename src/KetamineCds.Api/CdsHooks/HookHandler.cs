@@ -2,10 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using KetamineCds.Api.Cards;
 using KetamineCds.Api.Infrastructure;
-using KetamineCds.Clinical.Rules;
-using KetamineCds.Fhir.Data;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -16,11 +13,8 @@ namespace KetamineCds.Api.CdsHooks;
 /// Every refusal is an OperationOutcome with the right status; nothing here answers 500.
 /// </summary>
 public sealed class HookHandler(
-    PatientDataGatherer gatherer,
-    CdsEvaluator evaluator,
-    CardRenderer renderer,
+    HookPipeline pipeline,
     IOptions<CdsOptions> options,
-    TimeProvider time,
     ILogger<HookHandler> logger)
 {
     public async Task<IResult> HandleAsync(string serviceId, HttpContext http, CancellationToken cancellationToken)
@@ -59,38 +53,19 @@ public sealed class HookHandler(
 
         using (document)
         {
-            var request = HookRequestParser.Parse(document.RootElement, service, out var error);
-            if (error is not null)
+            var outcome = await pipeline.RunAsync(service, document.RootElement, cancellationToken);
+            if (outcome.Error is { } error)
             {
-                return Refuse(serviceId, error);
+                return error.Status == StatusCodes.Status412PreconditionFailed
+                    ? OperationOutcomes.Result(error.Status, error.Code, error.Message)
+                    : Refuse(serviceId, error);
             }
 
-            var gathered = await gatherer.GatherAsync(
-                new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server),
-                cancellationToken);
-            if (gathered.Data is null)
-            {
-                Log.HookDataMissing(logger, serviceId, request.HookInstance, string.Join(",", gathered.MissingKeys));
-                return OperationOutcomes.Result(StatusCodes.Status412PreconditionFailed, "incomplete",
-                    $"The patient's data could not be obtained: {string.Join(", ", gathered.MissingKeys)} " +
-                    "was neither prefetched nor readable from the FHIR server. Send it as prefetch, or send fhirServer and fhirAuthorization.");
-            }
-
-            var evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
-            var findings = evaluation.Findings;
-            if (evaluation.Triggered && findings.Count == 0 && gathered.SkippedResources > 0)
-            {
-                findings = [new UnreadableDataFinding(gathered.SkippedResources)];
-            }
-
-            var cards = evaluation.Triggered
-                ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable))
-                : [];
-            Log.HookAnswered(logger, serviceId, request.HookInstance, evaluation.Triggered, cards.Count,
-                string.Join(",", findings.Select(f => f.Code)), gathered.SkippedResources,
-                string.Join(",", gathered.Sources.Select(s => $"{s.Key}:{s.Value}")),
+            Log.HookAnswered(logger, serviceId, outcome.HookInstance!, outcome.Triggered, outcome.Response!.Cards.Count,
+                string.Join(",", outcome.Findings), outcome.UnreadableResources,
+                string.Join(",", outcome.Sources.Select(s => $"{s.Key}:{s.Value}")),
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return TypedResults.Json(new CdsServiceResponse(cards), CdsJson.Options);
+            return TypedResults.Json(outcome.Response, CdsJson.Options);
         }
     }
 

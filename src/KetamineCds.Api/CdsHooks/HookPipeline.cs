@@ -1,0 +1,63 @@
+using System.Text.Json;
+using KetamineCds.Api.Cards;
+using KetamineCds.Api.Infrastructure;
+using KetamineCds.Clinical.Rules;
+using KetamineCds.Fhir.Data;
+
+namespace KetamineCds.Api.CdsHooks;
+
+/// <summary>The result of one hook call: the cards, or the error to answer with.</summary>
+public sealed record HookOutcome(
+    CdsServiceResponse? Response,
+    RequestError? Error,
+    string? HookInstance = null,
+    bool Triggered = false,
+    IReadOnlyList<string>? FindingCodes = null,
+    int UnreadableResources = 0,
+    IReadOnlyDictionary<string, string>? DataSources = null)
+{
+    public IReadOnlyList<string> Findings => FindingCodes ?? [];
+    public IReadOnlyDictionary<string, string> Sources => DataSources ?? new Dictionary<string, string>();
+}
+
+/// <summary>
+/// The hook call without HTTP: validate the request, gather the FHIR data, evaluate the rules, render the cards.
+/// Used by the HTTP handler and by the benchmarks.
+/// </summary>
+public sealed class HookPipeline(PatientDataGatherer gatherer, CdsEvaluator evaluator, CardRenderer renderer, TimeProvider time, ILogger<HookPipeline> logger)
+{
+    public async Task<HookOutcome> RunAsync(CdsService service, JsonElement root, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var request = HookRequestParser.Parse(root, service, out var error);
+        if (error is not null)
+        {
+            return new HookOutcome(null, error);
+        }
+
+        var gathered = await gatherer.GatherAsync(
+            new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server),
+            cancellationToken);
+        if (gathered.Data is null)
+        {
+            Log.HookDataMissing(logger, service.Descriptor.Id, request.HookInstance, string.Join(",", gathered.MissingKeys));
+            return new HookOutcome(null, new RequestError(StatusCodes.Status412PreconditionFailed, "incomplete",
+                $"The patient's data could not be obtained: {string.Join(", ", gathered.MissingKeys)} " +
+                "was neither prefetched nor readable from the FHIR server. Send it as prefetch, or send fhirServer and fhirAuthorization."),
+                request.HookInstance);
+        }
+
+        var evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
+        var findings = evaluation.Findings;
+        if (evaluation.Triggered && findings.Count == 0 && gathered.SkippedResources > 0)
+        {
+            findings = [new UnreadableDataFinding(gathered.SkippedResources)];
+        }
+
+        var cards = evaluation.Triggered
+            ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable))
+            : [];
+        return new HookOutcome(new CdsServiceResponse(cards), null, request.HookInstance, evaluation.Triggered,
+            findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources);
+    }
+}
