@@ -256,6 +256,7 @@ public sealed class SigTextParser : ISigTextParser
         public QuantityFact? RangeLow { get; set; }
         public bool StrengthLike { get; set; }
         public bool UnitInherited { get; set; }
+        public bool EachNostril { get; set; }
         public Frequency? Frequency { get; set; }
         public bool AsNeeded { get; set; }
         public RatioFact? MaxPerPeriod { get; set; }
@@ -357,6 +358,16 @@ public sealed class SigTextParser : ISigTextParser
         private void Step()
         {
             var t = At(_pos);
+            if (IsPunct(_pos, ",") && _pos > 0 && _pos + 1 < tokens.Count && At(_pos - 1) is { Kind: TokenKind.Number } before
+                && At(_pos + 1) is { Kind: TokenKind.Number } after && before.End == t.Start && after.Start == t.End)
+            {
+                // "0,5 mg": a decimal comma or a list? Not guessed.
+                Unparsed(_pos - 1, _pos + 1);
+                _clause = new Clause();
+                _pos += 2;
+                return;
+            }
+
             if (t.Kind == TokenKind.Punct && t.Text is "," or ";" or ":" or "." or "(" or ")")
             {
                 Finish();
@@ -435,6 +446,9 @@ public sealed class SigTextParser : ISigTextParser
             if (TryRoute(_pos, out var route, out next))
             {
                 _clause.Route ??= route;
+
+                // "2 sprays in each nostril" is four sprays.
+                _clause.EachNostril |= Matches(_pos, "in", "each", "nostril") || Matches(_pos, "each", "nostril") || Matches(_pos, "per", "nostril");
                 _clause.Touch(At(_pos), At(next - 1));
                 _pos = next;
                 return;
@@ -1187,6 +1201,12 @@ public sealed class SigTextParser : ISigTextParser
                     PeriodUnit = f.Unit,
                     CodeText = f.Label,
                 };
+
+            if (clause.EachNostril)
+            {
+                clause.Dose = clause.Dose is { } perNostril ? perNostril with { Value = perNostril.Value * 2 } : null;
+                clause.RangeLow = clause.RangeLow is { } lowPerNostril ? lowPerNostril with { Value = lowPerNostril.Value * 2 } : null;
+            }
 
             return new DosageFact
             {

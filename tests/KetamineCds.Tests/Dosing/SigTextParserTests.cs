@@ -84,6 +84,20 @@ public sealed class SigTextParserTests
     }
 
     [Fact]
+    public void Two_sprays_in_each_nostril_is_four_sprays()
+    {
+        var line = Assert.Single(Parser.Parse("2 sprays in each nostril daily").Dosages);
+        Assert.Equal(4m, line.Dose?.Value);
+        Assert.Equal("{spray}", line.Dose?.Code);
+    }
+
+    [Fact]
+    public void A_decimal_comma_is_not_guessed()
+    {
+        Assert.Equal("0,5 mg", Parser.Parse("0,5 mg bid").Unparsed);
+    }
+
+    [Fact]
     public void A_long_unreadable_text_is_read_in_linear_time_without_throwing()
     {
         var text = string.Concat(Enumerable.Repeat("1-2-3/4 mg to or every q q6 ", 2000));
