@@ -247,6 +247,26 @@ public sealed class DailyDoseCases
     }
 
     [Fact]
+    public void A_finished_taper_step_is_left_out_as_of_today_leaving_1_mg_a_day()
+    {
+        var now = new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        var ended = Dose(2, "mg", Every(1, 1, "d") with { BoundsEnd = now.AddDays(-3) });
+        var current = Dose(1, "mg", Every(1, 1, "d") with { BoundsEnd = now.AddDays(7) });
+        var dose = Calculator.Calculate(Classifier.Classify(Lorazepam(ended, current))!, now);
+        Assert.Equal(1m, dose.MgPerDay);
+    }
+
+    [Fact]
+    public void Every_taper_step_finished_is_unknown_not_zero()
+    {
+        var now = new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        var ended = Dose(2, "mg", Every(1, 1, "d") with { BoundsEnd = now.AddDays(-3) });
+        var dose = Calculator.Calculate(Classifier.Classify(Lorazepam(ended))!, now);
+        Assert.Null(dose.MgPerDay);
+        Assert.NotNull(dose.UnknownReason);
+    }
+
+    [Fact]
     public void The_table_has_at_least_60_cases_including_unknowns()
     {
         Assert.True(Cases.Count >= 60, $"{Cases.Count} cases");
