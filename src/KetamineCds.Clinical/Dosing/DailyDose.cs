@@ -19,6 +19,9 @@ public enum DoseDerivation
 
     /// <summary>A dose range: counted at its high end.</summary>
     RangeHighEnd,
+
+    /// <summary>A frequency or period range (frequencyMax, periodMax, "every 4 to 6 hours"): counted at the most doses.</summary>
+    FrequencyMaximum,
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
 
@@ -10,17 +9,34 @@ namespace KetamineCds.Clinical.Dosing;
 /// times the product's strength) times administrations per day (timing.repeat, when/timeOfDay, timing.code), summed
 /// over concurrent lines. Whatever cannot be computed is an explicit unknown with its reason, never zero.
 /// </summary>
-public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
+public sealed class DailyDoseCalculator(ISigTextParser sigParser)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public DailyDose Calculate(RecognizedMedication medication)
+    public DailyDose Calculate(RecognizedMedication medication) => Calculate(medication, asOf: null);
+
+    /// <summary>
+    /// As <see cref="Calculate(RecognizedMedication)"/>, leaving out dosage lines whose timing bounds ended before
+    /// <paramref name="asOf"/> (a finished taper step is not current therapy).
+    /// </summary>
+    public DailyDose Calculate(RecognizedMedication medication, DateTimeOffset? asOf)
     {
         ArgumentNullException.ThrowIfNull(medication);
         var fact = medication.Fact;
         var lines = fact.Dosages.ToList();
+        if (asOf is { } now && lines.Count > 0)
+        {
+            var current = lines.Where(l => l.Timing?.BoundsEnd is not { } end || end >= now).ToList();
+            if (current.Count == 0)
+            {
+                return DailyDose.Unknown("every dosage line has ended (timing bounds are in the past)");
+            }
 
-        // Lines with nothing structured to count but a text sig are read by the sig parser.
+            lines = current;
+        }
+
+        // Lines with nothing structured to count but a text sig are read by the sig parser; what the line does
+        // say structurally (timing, as needed, maximums, route) still holds.
         var expanded = new List<DosageFact>();
         foreach (var line in lines)
         {
@@ -32,7 +48,14 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
                     return DailyDose.Unknown($"the sig \"{line.Text}\" could not be read{(parsed.Unparsed is null ? "" : $" (not understood: \"{parsed.Unparsed}\")")}");
                 }
 
-                expanded.AddRange(parsed.Dosages.Select(d => d with { Route = d.Route ?? line.Route }));
+                expanded.AddRange(parsed.Dosages.Select(d => d with
+                {
+                    Timing = d.Timing ?? line.Timing,
+                    AsNeeded = d.AsNeeded || line.AsNeeded,
+                    MaxDosePerPeriod = d.MaxDosePerPeriod ?? line.MaxDosePerPeriod,
+                    MaxDosePerAdministration = d.MaxDosePerAdministration ?? line.MaxDosePerAdministration,
+                    Route = d.Route ?? line.Route,
+                }));
             }
             else
             {
@@ -43,13 +66,18 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
         if (expanded.Count == 0)
         {
             // No dosage at all: the medication text itself may carry a sig ("clonazepam 0.5 mg tid").
-            var text = fact.Texts.FirstOrDefault(t => !string.IsNullOrWhiteSpace(t));
-            if (text is not null)
+            foreach (var text in fact.Texts.Where(t => !string.IsNullOrWhiteSpace(t)))
             {
                 var parsed = sigParser.Parse(text);
-                if (parsed.Dosages.Count > 0 && parsed.Unparsed is null)
+                if (parsed.Dosages.Count > 0 && parsed.Unparsed is not null)
+                {
+                    return DailyDose.Unknown($"the medication text \"{text}\" could not be read (not understood: \"{parsed.Unparsed}\")");
+                }
+
+                if (parsed.Dosages.Count > 0)
                 {
                     expanded.AddRange(parsed.Dosages);
+                    break;
                 }
             }
 
@@ -112,32 +140,52 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
 
         var upTo = false;
         var dose = line.Dose;
+        var rangePrefix = "";
         if (dose is null && line.DoseRangeHigh is not null)
         {
+            // doseRange: the most the sig allows is its high end.
             dose = line.DoseRangeHigh;
             upTo = true;
+            rangePrefix = "up to ";
             derivations.Add(DoseDerivation.RangeHighEnd);
         }
 
+        var cap = MaxPerDay(medication, line, derivations);
         if (dose is null)
         {
+            // "as needed, no more than 4 mg a day" with no dose: the day's maximum is what the sig allows.
+            if (line.AsNeeded && cap is { } onlyCap)
+            {
+                derivations.Add(DoseDerivation.PrnMaximum);
+                return new LineResult(onlyCap.MgPerDay, true, WithStructured(derivations), $"as needed: at most {onlyCap.Text}", null);
+            }
+
             return LineResult.Fail(line.Text is null ? "the dosage has no dose" : $"the dosage \"{line.Text}\" has no dose");
         }
 
         var perAdministration = ToMilligrams(medication, dose, derivations, out var doseText);
         if (perAdministration is null)
         {
-            return LineResult.Fail($"the dose unit \"{dose.Unit ?? dose.Code ?? "(none)"}\" could not be converted to mg{StrengthHint(medication)}");
+            return LineResult.Fail($"the dose unit \"{dose.Unit ?? dose.Code ?? "(none)"}\" could not be converted to mg{StrengthHint(medication, dose)}");
         }
 
+        doseText = rangePrefix + doseText;
         if (line.MaxDosePerAdministration is { } maxPerAdmin
-            && ToMilligrams(medication, maxPerAdmin, [], out _) is { } maxAdminMg && maxAdminMg < perAdministration)
+            && ToMilligrams(medication, maxPerAdmin, [], out var maxAdminText) is { } maxAdminMg && maxAdminMg < perAdministration)
         {
             perAdministration = maxAdminMg;
+            doseText = $"{maxAdminText} (the most per dose)";
         }
 
         var frequency = AdministrationsPerDay(line.Timing, out var frequencyText, out var frequencyIsMax);
-        upTo |= frequencyIsMax;
+        if (frequencyIsMax)
+        {
+            // frequencyMax / periodMax: the most doses the timing allows.
+            upTo = true;
+            derivations.Add(DoseDerivation.FrequencyMaximum);
+            frequencyText = $"up to {frequencyText}";
+        }
+
         decimal mgPerDay;
         string calculation;
         if (frequency is not null)
@@ -145,59 +193,76 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
             mgPerDay = perAdministration.Value * frequency.Value;
             calculation = $"{doseText} x {frequencyText}";
         }
-        else if (line.AsNeeded && MaxPerDay(medication, line) is { } cap)
+        else if (line.AsNeeded && cap is { } prnCap)
         {
-            mgPerDay = cap.MgPerDay;
-            calculation = $"as needed, at most {cap.Text}";
+            mgPerDay = prnCap.MgPerDay;
+            calculation = $"at most {prnCap.Text}";
+        }
+        else if (line.Timing is { EventCount: > 1 })
+        {
+            return LineResult.Fail($"the dosage lists {line.Timing.EventCount} scheduled times, and their dates are not available to count doses per day");
         }
         else
         {
             return LineResult.Fail(line.AsNeeded
-                ? "as needed with no frequency or maximum dose"
-                : "no frequency was given");
+                ? $"as needed with no frequency or maximum dose{Quoted(line)}"
+                : $"no frequency was given{Quoted(line)}");
+        }
+
+        // maxDosePerPeriod bounds what any sig allows, scheduled or as needed.
+        if (cap is { } max && max.MgPerDay < mgPerDay)
+        {
+            mgPerDay = max.MgPerDay;
+            calculation += $", capped at {max.Text}";
         }
 
         if (line.AsNeeded)
         {
             upTo = true;
             derivations.Add(DoseDerivation.PrnMaximum);
-            if (MaxPerDay(medication, line) is { } max && max.MgPerDay < mgPerDay)
-            {
-                mgPerDay = max.MgPerDay;
-                calculation += $", capped at {max.Text}";
-            }
-
             calculation = $"as needed: {calculation}";
         }
 
-        if (derivations.Count == 0 || derivations.All(d => d is DoseDerivation.RangeHighEnd or DoseDerivation.PrnMaximum))
+        return new LineResult(mgPerDay, upTo, WithStructured(derivations), calculation, null);
+    }
+
+    private static string Quoted(DosageFact line) => line.Text is null ? "" : $" (\"{line.Text}\")";
+
+    /// <summary>Every computed dose says how it was derived: when nothing came from text or a product, it was structured.</summary>
+    private static List<DoseDerivation> WithStructured(List<DoseDerivation> derivations)
+    {
+        if (!derivations.Contains(DoseDerivation.ParsedText) && !derivations.Contains(DoseDerivation.ProductStrength))
         {
             derivations.Insert(0, DoseDerivation.Structured);
         }
 
-        return new LineResult(mgPerDay, upTo, derivations, calculation, null);
+        return derivations.Distinct().ToList();
     }
 
-    private static (decimal MgPerDay, string Text)? MaxPerDay(RecognizedMedication medication, DosageFact line)
+    private static (decimal MgPerDay, string Text)? MaxPerDay(RecognizedMedication medication, DosageFact line, List<DoseDerivation> derivations)
     {
         if (line.MaxDosePerPeriod is not { } ratio)
         {
             return null;
         }
 
-        var mg = ToMilligrams(medication, ratio.Numerator, [], out var text);
+        var used = new List<DoseDerivation>();
+        var mg = ToMilligrams(medication, ratio.Numerator, used, out var text);
         var days = PeriodInDays(ratio.Denominator.Value, ratio.Denominator.Code ?? ratio.Denominator.Unit);
         if (mg is null || days is null or 0)
         {
             return null;
         }
 
+        derivations.AddRange(used);
         return (mg.Value / days.Value, $"{text} per {ratio.Denominator}");
     }
 
     /// <summary>Converts a dose to mg: mass units directly; counts and volumes through the product's strength.</summary>
     internal static decimal? ToMilligrams(RecognizedMedication medication, QuantityFact dose, List<DoseDerivation> derivations, out string text)
     {
+        ArgumentNullException.ThrowIfNull(dose);
+        ArgumentNullException.ThrowIfNull(derivations);
         var unit = (dose.Code ?? dose.Unit ?? "").Trim();
         var unitText = (dose.Unit ?? dose.Code ?? "").Trim();
         text = $"{Format(dose.Value)} {unitText}".TrimEnd();
@@ -215,8 +280,8 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
             }
 
             derivations.Add(DoseDerivation.ProductStrength);
-            text = $"{text} x {Format(strength.Value)} mg";
-            return dose.Value * strength.Value;
+            text = $"{text} x {Format(strength.Value.Mg)} mg ({strength.Value.Source})";
+            return dose.Value * strength.Value.Mg;
         }
 
         if (IsVolumeUnit(unit) || IsVolumeUnit(unitText))
@@ -228,89 +293,230 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
             }
 
             derivations.Add(DoseDerivation.ProductStrength);
-            text = $"{text} x {Format(concentration.Value)} mg/mL";
-            return dose.Value * concentration.Value;
+            text = $"{text} x {Format(concentration.Value.Mg)} mg/mL ({concentration.Value.Source})";
+            return dose.Value * concentration.Value.Mg;
         }
 
         return null;
     }
 
-    private static string StrengthHint(RecognizedMedication medication) =>
-        StrengthPerUnit(medication) is null && StrengthPerMl(medication) is null ? " (no product strength is known for this entry)" : "";
-
-    /// <summary>mg per tablet/capsule/spray: from Medication.ingredient.strength, the product code, or the display.</summary>
-    private static decimal? StrengthPerUnit(RecognizedMedication medication)
+    private static string StrengthHint(RecognizedMedication medication, QuantityFact dose)
     {
-        foreach (var ingredient in medication.Fact.Ingredients)
+        var unit = dose.Code ?? dose.Unit;
+        if (IsCountUnit(unit) || IsCountUnit(dose.Unit))
         {
-            if (ingredient.Strength is { } ratio && MassFactor(ratio.Numerator.Code ?? ratio.Numerator.Unit) is { } factor
-                && (IsCountUnit(ratio.Denominator.Code) || IsCountUnit(ratio.Denominator.Unit)) && ratio.Denominator.Value > 0)
-            {
-                return ratio.Numerator.Value * factor / ratio.Denominator.Value;
-            }
+            return StrengthPerUnit(medication) is null ? " (no strength per unit is known for this product)" : "";
+        }
+
+        if (IsVolumeUnit(unit) || IsVolumeUnit(dose.Unit))
+        {
+            return StrengthPerMl(medication) is null ? " (no concentration in mg/mL is known for this product)" : "";
+        }
+
+        return "";
+    }
+
+    /// <summary>
+    /// mg per tablet/capsule/spray: from Medication.ingredient.strength, the RxNorm product code (whose supplement
+    /// gives the benzodiazepine component of a combination), or the display/text.
+    /// </summary>
+    private static (decimal Mg, string Source)? StrengthPerUnit(RecognizedMedication medication)
+    {
+        if (IngredientStrength(medication, IsCountUnit) is { } fromIngredient)
+        {
+            return (fromIngredient, "ingredient strength");
         }
 
         if (medication.Product?.StrengthMg is { } productStrength)
         {
-            return productStrength;
+            return (productStrength, $"RxNorm {medication.Product.RxNormCode}");
         }
 
-        return StrengthFromText(medication, perMl: false);
+        return StrengthFromText(medication, perMl: false) is { } fromText ? (fromText, "strength in the product name") : null;
     }
 
-    private static decimal? StrengthPerMl(RecognizedMedication medication)
+    private static (decimal Mg, string Source)? StrengthPerMl(RecognizedMedication medication)
     {
-        foreach (var ingredient in medication.Fact.Ingredients)
+        if (IngredientStrength(medication, IsVolumeUnit) is { } fromIngredient)
         {
-            if (ingredient.Strength is { } ratio && MassFactor(ratio.Numerator.Code ?? ratio.Numerator.Unit) is { } factor
-                && (IsVolumeUnit(ratio.Denominator.Code) || IsVolumeUnit(ratio.Denominator.Unit)) && ratio.Denominator.Value > 0)
-            {
-                return ratio.Numerator.Value * factor / ratio.Denominator.Value;
-            }
+            return (fromIngredient, "ingredient strength");
         }
 
         if (medication.Product?.StrengthMgPerMl is { } productStrength)
         {
-            return productStrength;
+            return (productStrength, $"RxNorm {medication.Product.RxNormCode}");
         }
 
-        return StrengthFromText(medication, perMl: true);
+        return StrengthFromText(medication, perMl: true) is { } fromText ? (fromText, "strength in the product name") : null;
     }
 
     /// <summary>
-    /// Strength written in a product name, as RxNorm writes it: "lorazepam 2 MG/ML Oral Solution", "clonazepam 0.5 MG
-    /// Oral Tablet". Only a strength next to our ingredient's name counts, so a combination product's other
-    /// ingredient is never read as ours.
+    /// The strength of our ingredient in a contained Medication. With several ingredients (a combination product),
+    /// only the one whose code or name is ours counts; a lone ingredient that names another drug does not count.
+    /// </summary>
+    private static decimal? IngredientStrength(RecognizedMedication medication, Func<string?, bool> denominatorIs)
+    {
+        var candidates = medication.Fact.Ingredients
+            .Where(i => i.Strength is { } r && MassFactor(r.Numerator.Code ?? r.Numerator.Unit) is not null
+                && (denominatorIs(r.Denominator.Code) || denominatorIs(r.Denominator.Unit)) && r.Denominator.Value > 0)
+            .ToList();
+        var ours = candidates.Where(i => IsOurIngredient(medication.Ingredient, i)).ToList();
+        if (ours.Count == 0 && medication.Fact.Ingredients.Count == 1 && candidates.Count == 1
+            && candidates[0].Codes.Count == 0 && string.IsNullOrWhiteSpace(candidates[0].Text))
+        {
+            // A single, unnamed ingredient of a medication already recognized as ours.
+            ours = candidates;
+        }
+
+        if (ours.Count != 1)
+        {
+            return null;
+        }
+
+        var ratio = ours[0].Strength!;
+        return ratio.Numerator.Value * MassFactor(ratio.Numerator.Code ?? ratio.Numerator.Unit)!.Value / ratio.Denominator.Value;
+    }
+
+    private static bool IsOurIngredient(Ingredient ingredient, IngredientStrengthFact fact) =>
+        fact.Codes.Any(c => c.Code is not null && ingredient.RxNormCodes.Contains(c.Code.Trim()))
+        || fact.Codes.Select(c => c.Display).Append(fact.Text).Any(t => t is not null && NameAt(t, NamesOf(ingredient)).Any());
+
+    private static List<string> NamesOf(Ingredient ingredient) =>
+        ingredient.Names.Append(ingredient.Name).Distinct(StringComparer.OrdinalIgnoreCase).OrderByDescending(n => n.Length).ToList();
+
+    /// <summary>Where each of the names occurs in the text as a whole word: the index just past the name.</summary>
+    private static IEnumerable<int> NameAt(string text, List<string> names)
+    {
+        foreach (var name in names)
+        {
+            var from = 0;
+            while (from < text.Length)
+            {
+                var at = text.IndexOf(name, from, StringComparison.OrdinalIgnoreCase);
+                if (at < 0)
+                {
+                    break;
+                }
+
+                var end = at + name.Length;
+                if ((at == 0 || !char.IsLetterOrDigit(text[at - 1])) && (end == text.Length || !char.IsLetterOrDigit(text[end])))
+                {
+                    yield return end;
+                }
+
+                from = at + 1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Strength written in a product name, as RxNorm writes it: "lorazepam 2 MG/ML Oral Solution", "chlordiazepoxide
+    /// hydrochloride 5 MG / clidinium bromide 2.5 MG Oral Capsule". Only a strength right after our ingredient's name
+    /// (and at most one salt word) counts, so a combination's other ingredient is never read as ours. Texts that
+    /// disagree (a titration pack lists several strengths) give no strength at all rather than a guess.
     /// </summary>
     private static decimal? StrengthFromText(RecognizedMedication medication, bool perMl)
     {
-        var names = medication.Ingredient.Names.Append(medication.Ingredient.Name).ToList();
-        foreach (var text in medication.Fact.Texts.Concat(medication.Fact.Codes.Select(c => c.Display)).Where(t => t is not null))
+        var names = NamesOf(medication.Ingredient);
+        var texts = medication.Fact.Texts
+            .Concat(medication.Fact.Codes.Select(c => c.Display))
+            .Concat(medication.Fact.Dosages.Select(d => d.Text))
+            .Where(t => !string.IsNullOrWhiteSpace(t))
+            .Select(t => t!);
+        var found = new HashSet<decimal>();
+        foreach (var text in texts)
         {
-            foreach (Match match in StrengthPattern().Matches(text!))
+            foreach (var end in NameAt(text, names))
             {
-                var before = text![..match.Index];
-                var nameNearby = names.Any(n => before.EndsWith(n, StringComparison.OrdinalIgnoreCase)
-                    || Regex.IsMatch(before, Regex.Escape(n) + @"(\s+\p{L}+)?\s*$", RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(50)));
-                if (!nameNearby)
+                if (ReadStrength(text, end) is { } strength && strength.PerMl == perMl)
                 {
-                    continue;
-                }
-
-                var isPerMl = match.Groups["perml"].Success;
-                if (isPerMl == perMl && MassFactor(match.Groups["unit"].Value) is { } factor
-                    && decimal.TryParse(match.Groups["value"].Value, NumberStyles.Number, Inv, out var value))
-                {
-                    return value * factor;
+                    found.Add(strength.Mg);
                 }
             }
         }
 
-        return null;
+        return found.Count == 1 ? found.First() : null;
     }
 
-    [GeneratedRegex(@"\s(?<value>\d+(?:\.\d+)?)\s*(?<unit>mg|mcg|ug|g)(?<perml>\s*/\s*ml)?(?![a-z])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 100)]
-    private static partial Regex StrengthPattern();
+    /// <summary>Reads "[salt] 0.5 MG", "2 MG/ML", "1mg" starting just past a drug name; null when none is there.</summary>
+    private static (decimal Mg, bool PerMl)? ReadStrength(string text, int i)
+    {
+        static int SkipSpaces(string s, int k)
+        {
+            while (k < s.Length && char.IsWhiteSpace(s[k]))
+            {
+                k++;
+            }
+
+            return k;
+        }
+
+        var k = SkipSpaces(text, i);
+        if (k < text.Length && char.IsLetter(text[k]))
+        {
+            // One salt word: "hydrochloride", "HCl", "dipotassium".
+            var wordStart = k;
+            while (k < text.Length && char.IsLetter(text[k]))
+            {
+                k++;
+            }
+
+            if (Units(text[wordStart..k]) is not null)
+            {
+                return null;
+            }
+
+            k = SkipSpaces(text, k);
+        }
+
+        var numberStart = k;
+        while (k < text.Length && (char.IsDigit(text[k]) || (text[k] == '.' && k + 1 < text.Length && char.IsDigit(text[k + 1]))))
+        {
+            k++;
+        }
+
+        if (k == numberStart || !decimal.TryParse(text[numberStart..k], NumberStyles.AllowDecimalPoint, Inv, out var value))
+        {
+            return null;
+        }
+
+        k = SkipSpaces(text, k);
+        var unitStart = k;
+        while (k < text.Length && (char.IsLetter(text[k]) || text[k] == 'µ'))
+        {
+            k++;
+        }
+
+        if (Units(text[unitStart..k]) is not { } factor)
+        {
+            return null;
+        }
+
+        var perMl = false;
+        var afterUnit = SkipSpaces(text, k);
+        if (afterUnit < text.Length && text[afterUnit] == '/')
+        {
+            var denominator = SkipSpaces(text, afterUnit + 1);
+            if (denominator < text.Length && char.IsDigit(text[denominator]))
+            {
+                // "1 MG / 0.5 ML": a volume other than 1 mL is not read.
+                return null;
+            }
+
+            var denominatorEnd = denominator;
+            while (denominatorEnd < text.Length && char.IsLetter(text[denominatorEnd]))
+            {
+                denominatorEnd++;
+            }
+
+            // "2 MG/ML" is a concentration; "5 MG / clidinium bromide 2.5 MG" separates a combination's ingredients.
+            perMl = IsVolumeUnit(text[denominator..denominatorEnd]);
+        }
+
+        return (value * factor, perMl);
+
+        static decimal? Units(string unit) => MassFactor(unit);
+    }
 
     internal static decimal? MassFactor(string? unit) => unit?.Trim().ToLowerInvariant() switch
     {
@@ -383,10 +589,12 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
             }
         }
 
-        if (timing.EventCount > 0)
+        if (timing.EventCount == 1)
         {
-            text = $"{timing.EventCount} scheduled";
-            return null;
+            // timing.event: a single scheduled administration is one dose that day. Several events need their dates
+            // to be grouped by day, which the facts do not carry; the caller reports that as unknown.
+            text = "1 scheduled administration";
+            return 1m;
         }
 
         return null;
@@ -421,7 +629,8 @@ public sealed partial class DailyDoseCalculator(ISigTextParser sigParser)
         _ => null,
     };
 
-    internal static decimal Round(decimal value) => Math.Round(value, 3, MidpointRounding.AwayFromZero);
+    /// <summary>Rounds to 0.001 mg and drops trailing zeros, so 3.000 reads (and serializes) as 3.</summary>
+    internal static decimal Round(decimal value) => Math.Round(value, 3, MidpointRounding.AwayFromZero) / 1.000000000000000000000000000000000m;
 
     internal static string Format(decimal value) => Round(value).ToString("0.###", Inv);
 }
