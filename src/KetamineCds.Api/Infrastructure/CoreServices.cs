@@ -21,7 +21,7 @@ public static class CoreServices
         // Clinical knowledge: loaded once at start-up from fhir-profiles; a broken artifact stops the service from starting.
         services.AddSingleton(sp => KnowledgeLoader.Load(sp.GetRequiredService<IOptions<CdsOptions>>().Value.KnowledgeDirectory));
         services.AddSingleton<MedicationClassifier>();
-        services.AddSingleton<ISigTextParser, NoSigTextParser>();
+        services.AddSingleton<ISigTextParser, SigTextParser>();
         services.AddSingleton<DailyDoseCalculator>();
         services.AddSingleton(sp => new RuleSettings(sp.GetRequiredService<IOptions<CdsOptions>>().Value.BenzodiazepineThresholdLorazepamMgPerDay));
         services.AddSingleton<CdsEvaluator>();

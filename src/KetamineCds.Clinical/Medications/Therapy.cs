@@ -31,14 +31,14 @@ public sealed record Therapy(
 /// </summary>
 public static class TherapyReconciler
 {
-    public static IReadOnlyList<Therapy> Reconcile(IEnumerable<RecognizedMedication> medications, DailyDoseCalculator calculator)
+    public static IReadOnlyList<Therapy> Reconcile(IEnumerable<RecognizedMedication> medications, DailyDoseCalculator calculator, DateTimeOffset? asOf = null)
     {
         ArgumentNullException.ThrowIfNull(medications);
         ArgumentNullException.ThrowIfNull(calculator);
         var therapies = new List<Therapy>();
         foreach (var group in medications.GroupBy(m => m.Ingredient.Code, StringComparer.Ordinal))
         {
-            var entries = group.Select(m => (Med: m, Dose: calculator.Calculate(m))).ToList();
+            var entries = group.Select(m => (Med: m, Dose: calculator.Calculate(m, asOf))).ToList();
             var statements = entries.Where(e => e.Med.Fact.Source == MedicationSource.Statement).ToList();
             var orders = entries.Where(e => e.Med.Fact.Source != MedicationSource.Statement).ToList();
             var used = new HashSet<RecognizedMedication>();

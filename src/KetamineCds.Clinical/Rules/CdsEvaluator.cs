@@ -53,7 +53,7 @@ public sealed class CdsEvaluator(ClinicalKnowledge knowledge, MedicationClassifi
             return new Evaluation(false, [], []);
         }
 
-        var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator);
+        var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator, now);
         var findings = new List<Finding>();
         if (LamotrigineRule.Evaluate(therapies, knowledge.Thresholds) is { } lamotrigine)
         {

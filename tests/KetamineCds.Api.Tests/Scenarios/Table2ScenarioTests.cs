@@ -17,6 +17,12 @@ public sealed class Table2ScenarioTests(CdsApplication app) : IClassFixture<CdsA
     public async Task Structured_request_gives_the_hand_computed_findings(string patient) =>
         await AssertMatchesExpected(patient, "request.json");
 
+    /// <summary>Issue 4: the article's Table 2 as written (text sigs only, no codes) gives the same findings and numbers.</summary>
+    [Theory]
+    [MemberData(nameof(Patients))]
+    public async Task Text_sig_request_as_the_article_writes_it_gives_the_same_findings(string patient) =>
+        await AssertMatchesExpected(patient, "request-text-sig.json");
+
     [Fact]
     public async Task The_article_split_of_4_low_and_9_standard_dose_lamotrigine_patients_is_reproduced()
     {

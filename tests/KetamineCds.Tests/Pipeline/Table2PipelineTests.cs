@@ -19,10 +19,17 @@ public sealed class Table2PipelineTests
 
     [Theory]
     [MemberData(nameof(Patients))]
-    public async Task Benzodiazepine_totals_equal_the_hand_computation(string patient)
+    public Task Benzodiazepine_totals_equal_the_hand_computation(string patient) => AssertTotals(patient, "request.json");
+
+    /// <summary>The article's own wording ("0.5 mg TID", "2 mg/day"), no codes: the same totals as the structured version.</summary>
+    [Theory]
+    [MemberData(nameof(Patients))]
+    public Task Text_sigs_as_written_give_the_same_totals(string patient) => AssertTotals(patient, "request-text-sig.json");
+
+    private static async Task AssertTotals(string patient, string file)
     {
         var expected = JsonNode.Parse(File.ReadAllText(Path.Combine(Root, patient, "expected.json")))!;
-        var therapies = await TherapiesAsync(patient, "request.json");
+        var therapies = await TherapiesAsync(patient, file);
         var assessment = BenzodiazepineRule.Assess(therapies, TestKnowledge.Knowledge);
         if (expected["lorazepamEquivalentMgPerDay"] is JsonValue primary)
         {
@@ -48,14 +55,9 @@ public sealed class Table2PipelineTests
             CancellationToken.None);
         Assert.NotNull(gathered.Data);
         var evaluator = new CdsEvaluator(TestKnowledge.Knowledge, TestKnowledge.Classifier,
-            new DailyDoseCalculator(new NoTextSigs()), new RuleSettings());
+            new DailyDoseCalculator(new SigTextParser()), new RuleSettings());
         var evaluation = evaluator.Evaluate(HookKind.OrderSign, gathered.Data, DateTimeOffset.UtcNow);
         Assert.True(evaluation.Triggered);
         return evaluation.Therapies;
-    }
-
-    private sealed class NoTextSigs : ISigTextParser
-    {
-        public SigParseResult Parse(string text) => new([], text);
     }
 }
