@@ -16,12 +16,15 @@ public static class FhirJson
     private static readonly FhirJsonSerializer Serializer = new();
 
     /// <summary>Reads one resource from EHR data; null (with the reason) when it cannot be read at all.</summary>
-    public static Resource? ReadTolerant(JsonElement element, out string? error)
+    public static Resource? ReadTolerant(JsonElement element, out string? error) => ReadTolerant(element.GetRawText(), out error);
+
+    /// <summary>Reads one resource from its raw JSON; null (with the reason) when it cannot be read at all.</summary>
+    public static Resource? ReadTolerant(string json, out string? error)
     {
         error = null;
         try
         {
-            if (Tolerant.TryDeserializeResource(element.GetRawText(), out var resource, out var issues))
+            if (Tolerant.TryDeserializeResource(json, out var resource, out var issues))
             {
                 return resource;
             }

@@ -26,7 +26,8 @@ public static class CoreServices
         services.AddSingleton(sp => new RuleSettings(sp.GetRequiredService<IOptions<CdsOptions>>().Value.BenzodiazepineThresholdLorazepamMgPerDay));
         services.AddSingleton<CdsEvaluator>();
         services.AddSingleton<CardRenderer>();
-        services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>()));
+        services.AddSingleton(sp => ResourceScreen.ForMedications(sp.GetRequiredService<ClinicalKnowledge>()));
+        services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>()));
         services.AddSingleton<HookPipeline>();
         services.AddScoped<HookHandler>();
         return services;

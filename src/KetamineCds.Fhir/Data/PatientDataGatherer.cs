@@ -37,7 +37,7 @@ public sealed record GatherResult(
 /// Gathers the data the rules need: prefetch first, then the EHR's FHIR server for what prefetch left out (absent,
 /// null, an OperationOutcome, or further pages). Parses FHIR once, here, into plain facts.
 /// </summary>
-public sealed class PatientDataGatherer(IFhirFallback? fallback = null)
+public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null)
 {
     public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
     {
@@ -50,7 +50,8 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null)
         foreach (var key in PrefetchKeys.All.Where(k => k != PrefetchKeys.Patient))
         {
             JsonElement? value = request.Prefetch.TryGetValue(key.Key, out var v) ? v : null;
-            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId);
+            var screen = key.ResourceType is "MedicationStatement" or "MedicationRequest" ? medicationScreen : null;
+            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen);
             sources[key.Key] = "prefetch";
             if (batch.State != PrefetchState.Complete)
             {

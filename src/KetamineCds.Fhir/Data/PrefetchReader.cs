@@ -32,7 +32,7 @@ public sealed record ResourceBatch(PrefetchState State, IReadOnlyList<Resource> 
 /// </summary>
 public static class PrefetchReader
 {
-    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId)
+    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null)
     {
         if (value is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
         {
@@ -52,7 +52,7 @@ public static class PrefetchReader
 
         if (type != "Bundle")
         {
-            return ReadEntries([element], resourceType, patientId, PrefetchState.Complete, null);
+            return ReadEntries([element], resourceType, patientId, PrefetchState.Complete, null, screen);
         }
 
         var entries = element.TryGetProperty("entry", out var entryArray) && entryArray.ValueKind == JsonValueKind.Array
@@ -61,7 +61,7 @@ public static class PrefetchReader
                 .ToList()
             : [];
         var next = NextLink(element);
-        return ReadEntries(entries, resourceType, patientId, next is null ? PrefetchState.Complete : PrefetchState.Paged, next);
+        return ReadEntries(entries, resourceType, patientId, next is null ? PrefetchState.Complete : PrefetchState.Paged, next, screen);
     }
 
     /// <summary>The Bundle's link with relation "next", if any.</summary>
@@ -85,7 +85,7 @@ public static class PrefetchReader
         return null;
     }
 
-    private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, string resourceType, string patientId, PrefetchState state, string? next)
+    private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, string resourceType, string patientId, PrefetchState state, string? next, ResourceScreen? screen)
     {
         var resources = new List<Resource>();
         var skipped = 0;
@@ -109,8 +109,14 @@ public static class PrefetchReader
                 continue;
             }
 
+            var raw = entry.GetRawText();
+            if (screen is not null && !screen.MayBeRelevant(raw))
+            {
+                continue;
+            }
+
             // A resource the parser reports errors for is not guessed at: it is skipped, counted and disclosed on the cards.
-            var resource = FhirJson.ReadTolerant(entry, out var error);
+            var resource = FhirJson.ReadTolerant(raw, out var error);
             if (resource is null || error is not null || !BelongsTo(resource, patientId))
             {
                 skipped++;

@@ -56,7 +56,7 @@ public sealed partial class CardWordingTests(CdsApplication app) : IClassFixture
         {
             OrderSign([Statement("d1", Concept("diazepam"), null), Statement("c1", Concept("clonazepam"), Dosage(1)), Statement("l1", Concept("Lamictal"), null)]),
             OrderSign([Statement("m1", Concept("midazolam 5 mg <b>IV</b> | push"), Dosage(5, route: "Intravenous"))]),
-            OrderSign([new JsonObject { ["resourceType"] = "MedicationStatement", ["id"] = "x", ["status"] = new JsonObject() }]),
+            OrderSign([new JsonObject { ["resourceType"] = "MedicationStatement", ["id"] = "x", ["status"] = new JsonObject(), ["medicationCodeableConcept"] = Concept("Xanax") }]),
         };
         var all = new JsonArray();
         foreach (var request in requests)

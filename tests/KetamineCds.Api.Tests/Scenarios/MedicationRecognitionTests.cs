@@ -136,7 +136,7 @@ public sealed class MedicationRecognitionTests(CdsApplication app) : IClassFixtu
     [Fact]
     public async Task An_unreadable_resource_is_skipped_counted_and_disclosed()
     {
-        var broken = new JsonObject { ["resourceType"] = "MedicationStatement", ["id"] = "bad", ["status"] = new JsonObject { ["nested"] = true } };
+        var broken = new JsonObject { ["resourceType"] = "MedicationStatement", ["id"] = "bad", ["status"] = new JsonObject { ["nested"] = true }, ["medicationCodeableConcept"] = Concept("clonazepam 1 mg") };
         var cards = await Cards(OrderSign([broken, Statement("l1", Concept("lamotrigine"), Dosage(100))]));
         var card = ScenarioFiles.Card(cards, "lamotrigine-concurrent")!;
         Assert.Equal(1, (int)card["extension"]!["ketaminecds"]!["unreadableResources"]!);
@@ -210,7 +210,7 @@ public sealed class MedicationRecognitionTests(CdsApplication app) : IClassFixtu
     [Fact]
     public async Task Unreadable_data_with_no_other_finding_is_said_on_a_card_not_answered_silently()
     {
-        var broken = new JsonObject { ["resourceType"] = "MedicationStatement", ["id"] = "bad", ["status"] = new JsonObject { ["nested"] = true } };
+        var broken = new JsonObject { ["resourceType"] = "MedicationStatement", ["id"] = "bad", ["status"] = new JsonObject { ["nested"] = true }, ["medicationCodeableConcept"] = Concept("clonazepam 1 mg") };
         var cards = await Cards(OrderSign([broken]));
         var card = Assert.Single(cards)!;
         Assert.Equal("patient-data-unreadable", (string)card["extension"]!["ketaminecds"]!["finding"]!);
