@@ -21,8 +21,8 @@ app.MapCdsHooks();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapGet("/readyz", (ClinicalKnowledge knowledge) => TypedResults.Text($"ready: {knowledge.Ingredients.Count} ingredients, {knowledge.Products.Count} products"));
 
-// Load the knowledge before accepting traffic, so readiness means the rules can run.
-app.Services.GetRequiredService<ClinicalKnowledge>();
-app.Run();
+// Load the knowledge and run one synthetic hook call before accepting traffic: readiness means the rules can run.
+await Warmup.RunAsync(app.Services);
+await app.RunAsync();
 
 public partial class Program;
