@@ -15,8 +15,8 @@ public static class Warmup
          "draftOrders":{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"MedicationRequest","id":"k",
            "status":"draft","intent":"order","subject":{"reference":"Patient/warmup"},"medicationCodeableConcept":{"text":"ketamine"}}}]}},
          "prefetch":{"medicationStatements":{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"MedicationStatement",
-           "id":"s","status":"active","subject":{"reference":"Patient/warmup"},"medicationCodeableConcept":{"text":"lorazepam"},
-           "dosage":[{"text":"1 mg bid","timing":{"code":{"text":"BID"}},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"mg","code":"mg"}}]}]}}]},
+           "id":"s","status":"active","subject":{"reference":"Patient/warmup"},"medicationCodeableConcept":{"text":"lamotrigine"},
+           "dosage":[{"text":"50 mg bid","timing":{"code":{"text":"BID"}},"doseAndRate":[{"doseQuantity":{"value":50,"unit":"mg","code":"mg"}}]}]}}]},
           "medicationRequests":{"resourceType":"Bundle","type":"searchset"},"observations":{"resourceType":"Bundle","type":"searchset"}}}
         """;
 
