@@ -1,6 +1,7 @@
 using KetamineCds.Api.Cards;
 using KetamineCds.Api.CdsHooks;
 using KetamineCds.Api.Infrastructure;
+using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
@@ -25,6 +26,9 @@ builder.Services.AddSingleton<CardRenderer>();
 builder.Services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>()));
 builder.Services.AddScoped<HookHandler>();
 
+// Trust boundary (Security/, Audit/): CDS client JWTs, per-issuer rate limits, CORS allow-list, audit trail. docs/security.md
+builder.Services.AddCdsClientAuthentication(builder.Configuration, builder.Environment);
+
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
@@ -35,6 +39,9 @@ app.UseExceptionHandler(errorApp => errorApp.Run(context =>
     Log.Unhandled(logger, context.Request.Path, error?.GetType().Name ?? "unknown");
     return OperationOutcomes.WriteAsync(context, StatusCodes.Status500InternalServerError, "exception", "The service could not process this request.");
 }));
+
+// Audit, origin allow-list, CORS, authentication, authorization, rate limit (in that order).
+app.UseCdsSecurity();
 
 app.MapCdsHooks();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
