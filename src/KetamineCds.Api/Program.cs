@@ -1,10 +1,22 @@
 using KetamineCds.Api.CdsHooks;
 using KetamineCds.Api.Infrastructure;
+using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
 
 var builder = WebApplication.CreateBuilder(args);
 
+// Development listens where its signed-sample audience points (KetamineCds:Security:PublicBaseUrl), unless --urls or
+// ASPNETCORE_URLS say otherwise; the launch profile sets only the environment, so both are always honoured.
+if (builder.Environment.IsDevelopment() && string.IsNullOrEmpty(builder.Configuration["urls"])
+    && builder.Configuration["KetamineCds:Security:PublicBaseUrl"] is { Length: > 0 } developmentUrl)
+{
+    builder.WebHost.UseUrls(developmentUrl);
+}
+
 builder.Services.AddKetamineCdsCore();
+
+// Trust boundary (Security/, Audit/): CDS client JWTs, per-issuer rate limits, CORS allow-list, audit trail. docs/security.md
+builder.Services.AddCdsClientAuthentication(builder.Configuration, builder.Environment);
 
 var app = builder.Build();
 
@@ -16,6 +28,9 @@ app.UseExceptionHandler(errorApp => errorApp.Run(context =>
     Log.Unhandled(logger, context.Request.Path, error?.GetType().Name ?? "unknown");
     return OperationOutcomes.WriteAsync(context, StatusCodes.Status500InternalServerError, "exception", "The service could not process this request.");
 }));
+
+// Audit, origin allow-list, CORS, authentication, authorization, rate limit (in that order).
+app.UseCdsSecurity();
 
 app.MapCdsHooks();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));

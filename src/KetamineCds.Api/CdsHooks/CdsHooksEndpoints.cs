@@ -1,3 +1,5 @@
+using KetamineCds.Api.Security;
+
 namespace KetamineCds.Api.CdsHooks;
 
 /// <summary>The CDS Hooks routes: discovery and the three services.</summary>
@@ -8,10 +10,13 @@ public static class CdsHooksEndpoints
         var group = app.MapGroup("/cds-services");
         group.MapGet("/", () => TypedResults.Json(
             new CdsDiscoveryResponse(CdsServiceCatalog.All.Select(s => s.Descriptor).ToList()), CdsJson.Options))
-            .WithName("Discovery");
+            .WithName("Discovery")
+            .RequireAuthorization(CdsSecurity.DiscoveryPolicy);
         group.MapPost("/{id}", (string id, HttpContext http, HookHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(id, http, cancellationToken))
-            .WithName("CallService");
+            .WithName("CallService")
+            .RequireAuthorization(CdsSecurity.ClientPolicy)
+            .RequireRateLimiting(CdsSecurity.RateLimitPolicy);
         return group;
     }
 }

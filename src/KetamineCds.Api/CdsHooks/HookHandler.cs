@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using KetamineCds.Api.Audit;
 using KetamineCds.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,7 @@ namespace KetamineCds.Api.CdsHooks;
 /// </summary>
 public sealed class HookHandler(
     HookPipeline pipeline,
+    IAuditSink audit,
     IOptions<CdsOptions> options,
     ILogger<HookHandler> logger)
 {
@@ -54,6 +56,12 @@ public sealed class HookHandler(
         using (document)
         {
             var outcome = await pipeline.RunAsync(service, document.RootElement, cancellationToken);
+            if (outcome.PatientId is { } patientId)
+            {
+                // The audit record (written by the audit middleware) gets the keyed hash of the patient id, never the id.
+                audit.Describe(http, outcome.HookInstance!, patientId, outcome.Response?.Cards.Count ?? 0, outcome.Findings);
+            }
+
             if (outcome.Error is { } error)
             {
                 return error.Status == StatusCodes.Status412PreconditionFailed

@@ -14,7 +14,8 @@ public sealed record HookOutcome(
     bool Triggered = false,
     IReadOnlyList<string>? FindingCodes = null,
     int UnreadableResources = 0,
-    IReadOnlyDictionary<string, string>? DataSources = null)
+    IReadOnlyDictionary<string, string>? DataSources = null,
+    string? PatientId = null)
 {
     public IReadOnlyList<string> Findings => FindingCodes ?? [];
     public IReadOnlyDictionary<string, string> Sources => DataSources ?? new Dictionary<string, string>();
@@ -44,7 +45,7 @@ public sealed class HookPipeline(PatientDataGatherer gatherer, CdsEvaluator eval
             return new HookOutcome(null, new RequestError(StatusCodes.Status412PreconditionFailed, "incomplete",
                 $"The patient's data could not be obtained: {string.Join(", ", gathered.MissingKeys)} " +
                 "was neither prefetched nor readable from the FHIR server. Send it as prefetch, or send fhirServer and fhirAuthorization."),
-                request.HookInstance);
+                request.HookInstance, PatientId: request.PatientId);
         }
 
         var evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
@@ -58,6 +59,6 @@ public sealed class HookPipeline(PatientDataGatherer gatherer, CdsEvaluator eval
             ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable))
             : [];
         return new HookOutcome(new CdsServiceResponse(cards), null, request.HookInstance, evaluation.Triggered,
-            findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources);
+            findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources, request.PatientId);
     }
 }

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+
+namespace KetamineCds.Api.Security;
+
+/// <summary>
+/// Remembers the <c>jti</c> of every accepted token until it expires, so a captured token cannot be replayed.
+/// <para>
+/// The in-memory default protects one instance. Several instances behind a load balancer need a shared store: implement
+/// this interface over Redis or a database with an atomic "add if absent with expiry" (Redis: <c>SET key 1 NX EXAT exp</c>;
+/// SQL: insert into a table whose primary key is (issuer, jti), treating a duplicate-key error as a replay), and register
+/// it in place of <see cref="InMemoryJtiReplayStore"/>. The key must include the issuer: two EHRs may pick the same jti.
+/// </para>
+/// </summary>
+public interface IJtiReplayStore
+{
+    /// <summary>
+    /// Records (issuer, jti) until <paramref name="expiresAt"/>. True when it was not seen before; false for a replay.
+    /// Must be atomic: of two concurrent calls with the same pair, exactly one returns true.
+    /// </summary>
+    ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+}
+
+/// <summary>Single-instance replay store; expired entries are swept as new ones arrive.</summary>
+public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
+{
+    /// <summary>Upper bound on remembered tokens; beyond it new tokens are refused rather than memory growing without limit.</summary>
+    public const int Capacity = 1_000_000;
+
+    private readonly ConcurrentDictionary<(string Issuer, string Jti), DateTimeOffset> seen = new();
+    private long nextSweepTicks;
+
+    public ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        Sweep(now);
+        if (seen.Count >= Capacity)
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        var key = (issuer, jti);
+        if (seen.TryAdd(key, expiresAt))
+        {
+            return ValueTask.FromResult(true);
+        }
+
+        // A remembered entry that has expired may be reused (its token could no longer validate anyway).
+        if (seen.TryGetValue(key, out var existing) && existing < now && seen.TryUpdate(key, expiresAt, existing))
+        {
+            return ValueTask.FromResult(true);
+        }
+
+        return ValueTask.FromResult(false);
+    }
+
+    private void Sweep(DateTimeOffset now)
+    {
+        var due = Interlocked.Read(ref nextSweepTicks);
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref nextSweepTicks, now.UtcTicks + TimeSpan.TicksPerMinute, due) != due)
+        {
+            return;
+        }
+
+        foreach (var entry in seen)
+        {
+            if (entry.Value < now)
+            {
+                seen.TryRemove(entry);
+            }
+        }
+    }
+}
