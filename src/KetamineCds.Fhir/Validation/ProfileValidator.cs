@@ -123,6 +123,18 @@ public sealed class ProfileValidator
                 .Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal)
                 .Select(Describe)
                 .ToList() ?? [];
+
+            // The generator only warns about a differential element it could not place (a misspelt path); the profile
+            // would then silently not constrain anything there, so every differential element must be in the snapshot.
+            var snapshotIds = profile.Snapshot?.Element.Select(e => e.ElementId).ToHashSet(StringComparer.Ordinal) ?? [];
+            problems.AddRange((profile.Differential?.Element ?? [])
+                .Where(e => !snapshotIds.Contains(e.ElementId ?? e.Path))
+                .Select(e => $"differential element {e.ElementId ?? e.Path} is not in the snapshot"));
+            if (problems.Count > 0)
+            {
+                problems.AddRange(generator.Outcome?.Issue.Where(i => i.Severity == OperationOutcome.IssueSeverity.Warning).Select(Describe) ?? []);
+            }
+
             if (profile.Snapshot is null || profile.Snapshot.Element.Count == 0 || problems.Count > 0)
             {
                 throw new ProfileConfigurationException(
