@@ -249,3 +249,15 @@ public sealed class OutcomeCalculatorTests
         Assert.Null(summary.Cadss.Latest);
     }
 }
+
+public sealed class AssessmentKnowledgeTests
+{
+    [Fact]
+    public void The_knowledge_loader_still_loads_with_the_assessment_CodeSystem_profiles_and_examples_embedded()
+    {
+        var artifacts = KnowledgeLoader.ReadArtifacts();
+        Assert.Contains("terminology/CodeSystem-ketamine-cds-assessment.json", artifacts.Keys);
+        Assert.Contains("profiles/StructureDefinition-qids-sr16-total-observation.json", artifacts.Keys);
+        Assert.NotNull(KnowledgeLoader.Load(artifacts));
+    }
+}
