@@ -3,6 +3,7 @@ using KetamineCds.Api.CdsHooks;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
+using KetamineCds.Clinical.Outcomes;
 using KetamineCds.Clinical.Rules;
 using KetamineCds.Fhir.Knowledge;
 using static KetamineCds.Api.Cards.Markdown;
@@ -30,6 +31,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             LamotrigineFinding l => Lamotrigine(l, context),
             BenzodiazepineFinding b => Benzodiazepine(b, context),
             UnreadableDataFinding u => Unreadable(u),
+            KetamineCourseFinding k => Course(k, context),
             _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
         }).ToList();
     }
@@ -59,6 +61,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             _ => $"- Dose category: {category} (the article's cut-off: low < {cut} mg/day, standard >= {cut} mg/day).",
         });
         d.AppendLine();
+        AppendOutcomes(d, finding.Outcomes, context);
         d.AppendLine($"**What the study found** (figures from the article: {Escape(_evidence.ShortCitation)})").AppendLine();
         d.AppendLine($"- Cohort: {Fig("cohort-n")} adults with treatment-resistant depression ({Fig("cohort-iv-ketamine-n")} IV racemic ketamine, " +
                      $"{Fig("cohort-in-esketamine-n")} intranasal esketamine); {Fig("cohort-lamotrigine-n")} took lamotrigine, {Fig("cohort-no-lamotrigine-n")} did not.");
@@ -88,9 +91,148 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             LamotrigineMgPerDay = finding.MgPerDay,
             LamotrigineDoseCategory = finding.Category.ToString().ToLowerInvariant(),
             Medications = finding.Therapies.Select(t => Line(t)).ToList(),
+            QidsSr = Qids(finding.Outcomes),
+            Cadss = Cadss(finding.Outcomes),
             UnreadableResources = context.UnreadableResources > 0 ? context.UnreadableResources : null,
         });
     }
+
+    private Card Course(KetamineCourseFinding finding, RenderContext context)
+    {
+        var q = finding.Outcomes.Qids;
+        var c = finding.Outcomes.Cadss;
+        var parts = new List<string>();
+        if (q.Baseline is { } b && q.Latest is { } l && q.PercentChange is { } pc)
+        {
+            parts.Add($"QIDS-SR {Number(b)} to {Number(l)} ({Signed(pc)}%){(q.Remission == true ? ", remission" : q.Response == true ? ", response" : "")}");
+        }
+        else if (q.Latest is { } only)
+        {
+            parts.Add($"QIDS-SR {Number(only)}");
+        }
+
+        if (c.Mean is { } mean)
+        {
+            parts.Add($"CADSS mean {Number(mean)}");
+        }
+
+        var summary = parts.Count > 0
+            ? $"Ketamine/esketamine course: {string.Join("; ", parts)} (patient's record)"
+            : "Ketamine/esketamine course: assessment scores were excluded (see detail)";
+        var d = new StringBuilder();
+        AppendOutcomes(d, finding.Outcomes, context);
+        d.AppendLine("**For comparison** (from the article)").AppendLine();
+        d.AppendLine($"- In the study's cohort, {Pct("response-lamotrigine-percent")} of patients with lamotrigine and {Pct("response-no-lamotrigine-percent")} without responded " +
+                     $"(>= {Fig("response-definition-percent-reduction")}% QIDS-SR reduction); {Pct("remission-lamotrigine-percent")} and {Pct("remission-no-lamotrigine-percent")} remitted " +
+                     $"(QIDS-SR <= {Fig("remission-definition-max-qids")}).");
+        d.AppendLine($"- Mean CADSS (SE) during treatment: {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without.");
+        d.AppendLine($"- {Escape(_evidence.Limitations)}");
+        AppendDataNotes(d, context);
+        d.AppendLine();
+        d.AppendLine("This card informs; the prescriber decides.").AppendLine();
+        AppendCitation(d);
+        return NewCard(FindingCodes.KetamineCourse, summary, "info", d, new KetamineCdsExtension
+        {
+            Finding = FindingCodes.KetamineCourse,
+            QidsSr = Qids(finding.Outcomes),
+            Cadss = Cadss(finding.Outcomes),
+            UnreadableResources = context.UnreadableResources > 0 ? context.UnreadableResources : null,
+        });
+    }
+
+    /// <summary>The patient's QIDS-SR/CADSS course, every number from the patient's Observations.</summary>
+    private void AppendOutcomes(StringBuilder d, OutcomeSummary? outcomes, RenderContext context)
+    {
+        d.AppendLine("**This patient's course** (QIDS-SR16 and CADSS totals from the patient's record)").AppendLine();
+        if (outcomes is null)
+        {
+            d.AppendLine(context.ObservationsAvailable
+                ? "- No QIDS-SR16 or CADSS totals were found."
+                : "- Not available: the patient's survey Observations were neither prefetched nor readable from the FHIR server.");
+            d.AppendLine();
+            return;
+        }
+
+        var q = outcomes.Qids;
+        if (q.BaselineScore is { } baseline)
+        {
+            var basis = q.BaselineBasis switch
+            {
+                BaselineBasis.LastBeforeFirstTreatment => "last score before the course began",
+                BaselineBasis.EarliestAfterTreatmentStarted => "earliest score, already on treatment",
+                _ => "earliest score; the course start date is not known",
+            };
+            d.AppendLine($"- QIDS-SR16 baseline: {Number(baseline.Score)} on {Date(baseline.When)} ({basis}).");
+        }
+
+        if (q.LatestScore is { } latest && q.Count > 1)
+        {
+            d.AppendLine($"- QIDS-SR16 latest: {Number(latest.Score)} on {Date(latest.When)}" +
+                         (q.PercentChange is { } pc ? $"; change from baseline {Signed(pc)}%." : "."));
+            d.AppendLine($"- Response (>= {Fig("response-definition-percent-reduction")}% reduction, the article's definition): {YesNo(q.Response)}; " +
+                         $"remission (QIDS-SR <= {Fig("remission-definition-max-qids")}): {YesNo(q.Remission)}.");
+        }
+        else if (q.Count == 1)
+        {
+            d.AppendLine("- Only one QIDS-SR16 total: no change can be computed yet.");
+        }
+        else if (q.Count == 0)
+        {
+            d.AppendLine("- No QIDS-SR16 totals.");
+        }
+
+        if (q.Series.Count > 0)
+        {
+            d.AppendLine($"- After treatments: {string.Join(", ", q.Series.Select(p => $"#{p.TreatmentNumber} {Number(p.Score.Score)}{(p.PercentChange is { } c ? $" ({Signed(c)}%)" : "")}"))}.");
+        }
+
+        var c = outcomes.Cadss;
+        d.AppendLine(c.Count > 0
+            ? $"- CADSS (dissociation): mean {Number(c.Mean)} over {c.Count} total(s); latest {Number(c.Latest)} on {Date(c.LatestScore!.When)}."
+            : "- No CADSS totals.");
+        if (outcomes.ExcludedCount > 0)
+        {
+            var reasons = outcomes.ExcludedByReason.Select(r => $"{r.Value} {ReasonText(r.Key)}");
+            d.AppendLine($"- {outcomes.ExcludedCount} assessment observation(s) were left out: {string.Join(", ", reasons)}.");
+            foreach (var excluded in outcomes.Excluded.Take(3))
+            {
+                d.AppendLine($"  - {Escape(excluded.Reference)}: {Escape(Truncate(excluded.Detail, 160))}");
+            }
+        }
+
+        d.AppendLine();
+    }
+
+    private static QidsSrSummary? Qids(OutcomeSummary? outcomes) => outcomes is { Qids.Count: > 0 } o
+        ? new QidsSrSummary
+        {
+            Baseline = o.Qids.Baseline,
+            Latest = o.Qids.Count > 1 ? o.Qids.Latest : null,
+            PercentChange = o.Qids.PercentChange,
+            Response = o.Qids.Response,
+            Remission = o.Qids.Remission,
+        }
+        : null;
+
+    private static CadssSummary? Cadss(OutcomeSummary? outcomes) => outcomes is { Cadss.Count: > 0 } o
+        ? new CadssSummary { Mean = o.Cadss.Mean, Latest = o.Cadss.Latest }
+        : null;
+
+    private static string ReasonText(ExclusionReason reason) => reason switch
+    {
+        ExclusionReason.FailedValidation => "failed profile validation",
+        ExclusionReason.OutOfRange => "outside the score range",
+        ExclusionReason.Unreadable => "without a usable value or date",
+        _ => reason.ToString(),
+    };
+
+    private static string YesNo(bool? value) => value switch { true => "yes", false => "no", null => "not determinable" };
+
+    private static string Signed(decimal value) => value > 0 ? $"+{Number(value)}" : Number(value);
+
+    private static string Date(DateTimeOffset when) => when.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "...";
 
     private Card Benzodiazepine(BenzodiazepineFinding finding, RenderContext context)
     {

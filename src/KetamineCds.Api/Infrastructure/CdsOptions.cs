@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KetamineCds.Clinical.Outcomes;
 
 namespace KetamineCds.Api.Infrastructure;
 
@@ -21,4 +22,25 @@ public sealed class CdsOptions
 
     /// <summary>A directory of fhir-profiles to load instead of the embedded defaults (for a site's reviewed copy).</summary>
     public string? KnowledgeDirectory { get; set; }
+
+    /// <summary>Validate assessment Observations against the KetamineCds profiles at request time (invalid ones are excluded and counted).</summary>
+    public bool ValidateAssessments { get; set; } = true;
+
+    /// <summary>A site's own codes for the assessment totals (e.g. EHR flowsheet rows), as a list: ':' cannot be a key.</summary>
+    public List<AssessmentCodeOption> AssessmentCodes { get; set; } = [];
+
+    /// <summary>Where the FHIR core specification is unpacked for the validator (about 60 MB); default: $TMPDIR.</summary>
+    public string? SpecificationExtractDirectory { get; set; }
+}
+
+/// <summary>One site code for an assessment total.</summary>
+public sealed class AssessmentCodeOption
+{
+    public AssessmentKind Kind { get; set; }
+
+    [Required]
+    public string System { get; set; } = "";
+
+    [Required]
+    public string Code { get; set; } = "";
 }

@@ -3,8 +3,10 @@ using KetamineCds.Api.CdsHooks;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
+using KetamineCds.Clinical.Outcomes;
 using KetamineCds.Clinical.Rules;
 using KetamineCds.Fhir.Data;
+using KetamineCds.Fhir.Facts;
 using KetamineCds.Fhir.Knowledge;
 using Microsoft.Extensions.Options;
 
@@ -19,17 +21,26 @@ public static class CoreServices
         services.AddSingleton(TimeProvider.System);
 
         // Clinical knowledge: loaded once at start-up from fhir-profiles; a broken artifact stops the service from starting.
-        services.AddSingleton(sp => KnowledgeLoader.Load(sp.GetRequiredService<IOptions<CdsOptions>>().Value.KnowledgeDirectory));
+        services.AddSingleton(sp => KnowledgeLoader.Load(Options(sp).KnowledgeDirectory));
         services.AddSingleton<MedicationClassifier>();
         services.AddSingleton<ISigTextParser, SigTextParser>();
         services.AddSingleton<DailyDoseCalculator>();
-        services.AddSingleton(sp => new RuleSettings(sp.GetRequiredService<IOptions<CdsOptions>>().Value.BenzodiazepineThresholdLorazepamMgPerDay));
+        services.AddSingleton(sp => new RuleSettings(Options(sp).BenzodiazepineThresholdLorazepamMgPerDay));
+        services.AddSingleton(sp => AssessmentReader.LoadDefinitions(KnowledgeLoader.ReadArtifacts(Options(sp).KnowledgeDirectory)));
+        services.AddSingleton<OutcomeCalculator>();
+        services.AddSingleton(sp => new AssessmentReader(Options(sp).AssessmentCodes
+            .GroupBy(c => c.Kind)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<(string System, string Code)>)g.Select(c => (c.System, c.Code)).ToList())));
+        services.AddSingleton<ProfileValidatorHolder>();
+        services.AddSingleton(sp => new AssessmentExtractor(sp.GetRequiredService<AssessmentReader>(), sp.GetRequiredService<ProfileValidatorHolder>(), Options(sp).ValidateAssessments));
         services.AddSingleton<CdsEvaluator>();
         services.AddSingleton<CardRenderer>();
         services.AddSingleton(sp => ResourceScreen.ForMedications(sp.GetRequiredService<ClinicalKnowledge>()));
-        services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>()));
+        services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>(), sp.GetRequiredService<AssessmentExtractor>()));
         services.AddSingleton<HookPipeline>();
         services.AddScoped<HookHandler>();
         return services;
     }
+
+    private static CdsOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<CdsOptions>>().Value;
 }

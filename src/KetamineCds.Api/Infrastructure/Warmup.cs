@@ -24,6 +24,14 @@ public static class Warmup
     {
         ArgumentNullException.ThrowIfNull(services);
         services.GetRequiredService<ClinicalKnowledge>();
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<CdsOptions>>().Value;
+        if (options.ValidateAssessments)
+        {
+            // Built and warmed before readiness: the first request must not pay seconds for the validator.
+            services.GetRequiredService<KetamineCds.Fhir.Facts.ProfileValidatorHolder>()
+                .Set(await ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory));
+        }
+
         using var document = JsonDocument.Parse(Request);
         var outcome = await services.GetRequiredService<HookPipeline>()
             .RunAsync(CdsServiceCatalog.Find("ketamine-order-sign")!, document.RootElement, CancellationToken.None);

@@ -1,6 +1,7 @@
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
+using KetamineCds.Clinical.Outcomes;
 
 namespace KetamineCds.Clinical.Rules;
 
@@ -19,7 +20,14 @@ public enum HookKind
 public sealed record PatientData(
     IReadOnlyList<MedicationFact> Medications,
     IReadOnlyList<MedicationFact> DraftOrders,
-    IReadOnlySet<string>? Selections = null);
+    IReadOnlySet<string>? Selections = null)
+{
+    /// <summary>QIDS-SR/CADSS totals read (and validated) by the FHIR edge; null when observations were not available.</summary>
+    public AssessmentData? Assessments { get; init; }
+}
+
+/// <summary>Assessment totals, and the observations left out with the reason.</summary>
+public sealed record AssessmentData(IReadOnlyList<AssessmentScore> Scores, IReadOnlyList<ExcludedScore> Excluded);
 
 /// <summary>Operational rule settings (a site may set its own benzodiazepine threshold).</summary>
 public sealed record RuleSettings(decimal? BenzodiazepineThresholdLorazepamMgPerDay = null);
@@ -28,7 +36,12 @@ public sealed record RuleSettings(decimal? BenzodiazepineThresholdLorazepamMgPer
 /// Runs the rules for one hook call: decides whether the call concerns ketamine/esketamine at all, reconciles the
 /// patient's medications into therapies, and returns the findings. Pure: no I/O, no FHIR types.
 /// </summary>
-public sealed class CdsEvaluator(ClinicalKnowledge knowledge, MedicationClassifier classifier, DailyDoseCalculator calculator, RuleSettings settings)
+public sealed class CdsEvaluator(
+    ClinicalKnowledge knowledge,
+    MedicationClassifier classifier,
+    DailyDoseCalculator calculator,
+    RuleSettings settings,
+    OutcomeCalculator outcomes)
 {
     public Evaluation Evaluate(HookKind hook, PatientData data, DateTimeOffset now)
     {
@@ -54,13 +67,37 @@ public sealed class CdsEvaluator(ClinicalKnowledge knowledge, MedicationClassifi
         }
 
         var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator, now);
+        var summary = data.Assessments is { } assessments
+            ? outcomes.Summarize(assessments.Scores, TreatmentStarts(current), assessments.Excluded)
+            : null;
+
         var findings = new List<Finding>();
         if (LamotrigineRule.Evaluate(therapies, knowledge.Thresholds) is { } lamotrigine)
         {
-            findings.Add(lamotrigine);
+            findings.Add(lamotrigine with { Outcomes = summary });
         }
 
         findings.AddRange(BenzodiazepineRule.Evaluate(therapies, knowledge, settings.BenzodiazepineThresholdLorazepamMgPerDay));
+        if (hook == HookKind.PatientView && summary is not null && (summary.HasScores || summary.ExcludedCount > 0))
+        {
+            findings.Add(new KetamineCourseFinding(summary));
+        }
+
         return new Evaluation(true, findings, therapies);
+    }
+
+    /// <summary>
+    /// When the ketamine/esketamine course began, as far as the medication list tells (statement effective start, request
+    /// authoredOn). Administrations are not prefetched, so each treatment's date is not known; the baseline is the last
+    /// score before the course began.
+    /// </summary>
+    private static IEnumerable<DateTimeOffset> TreatmentStarts(IEnumerable<RecognizedMedication> current)
+    {
+        var starts = current
+            .Where(m => m.Ingredient.Class == DrugClass.Ketamine && m.Fact.Source != MedicationSource.DraftOrder)
+            .Select(m => m.Fact.EffectiveStart)
+            .OfType<DateTimeOffset>()
+            .ToList();
+        return starts.Count == 0 ? [] : [starts.Min()];
     }
 }

@@ -1,5 +1,6 @@
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Medications;
+using KetamineCds.Clinical.Outcomes;
 
 namespace KetamineCds.Clinical.Rules;
 
@@ -29,7 +30,14 @@ public sealed record LamotrigineFinding(
     IReadOnlyList<Therapy> Therapies,
     decimal? MgPerDay,
     LamotrigineDoseCategory Category,
-    decimal StandardDoseMinMgPerDay) : Finding(FindingCodes.LamotrigineConcurrent);
+    decimal StandardDoseMinMgPerDay) : Finding(FindingCodes.LamotrigineConcurrent)
+{
+    /// <summary>The patient's own QIDS-SR/CADSS course, shown next to the study's figures; null when no observations were available.</summary>
+    public OutcomeSummary? Outcomes { get; init; }
+}
+
+/// <summary>patient-view: the patient's QIDS-SR and CADSS course on ketamine/esketamine.</summary>
+public sealed record KetamineCourseFinding(OutcomeSummary Outcomes) : Finding(FindingCodes.KetamineCourse);
 
 /// <summary>One benzodiazepine (or Z-drug) line of the calculation table.</summary>
 public sealed record BenzodiazepineLine(

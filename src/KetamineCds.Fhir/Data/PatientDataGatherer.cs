@@ -37,7 +37,7 @@ public sealed record GatherResult(
 /// Gathers the data the rules need: prefetch first, then the EHR's FHIR server for what prefetch left out (absent,
 /// null, an OperationOutcome, or further pages). Parses FHIR once, here, into plain facts.
 /// </summary>
-public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null)
+public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null, AssessmentExtractor? assessments = null)
 {
     public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
     {
@@ -110,8 +110,11 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
         var observations = batches.TryGetValue(PrefetchKeys.Observations.Key, out var obs)
             ? obs.Resources.OfType<Observation>().ToList()
             : [];
+        var assessmentData = assessments is not null && batches.ContainsKey(PrefetchKeys.Observations.Key)
+            ? assessments.Extract(observations)
+            : null;
         return new GatherResult(
-            new PatientData(medications, draftOrders, request.Selections),
+            new PatientData(medications, draftOrders, request.Selections) { Assessments = assessmentData },
             observations,
             batches.ContainsKey(PrefetchKeys.Observations.Key),
             skipped,

@@ -61,6 +61,7 @@ public static class MedicationFactReader
             Route = dosages.Select(d => d.Route).FirstOrDefault(r => r is not null),
             LinkedReferences = linked.OfType<string>().ToList(),
             EffectiveEnd = request.DispenseRequest?.ValidityPeriod?.End is { } end ? ParseDate(end, endOfPeriod: true) : null,
+            EffectiveStart = request.AuthoredOn is { } authored ? ParseDate(authored, endOfPeriod: false) : null,
         };
     }
 

@@ -67,6 +67,20 @@ public sealed partial class CardWordingTests(CdsApplication app) : IClassFixture
             }
         }
 
+        // patient-view: the course card, from the Table 2 patient 05 fixture read as a chart opening.
+        var view = ScenarioFiles.Load("table2/patient-05/request.json");
+        view["hook"] = "patient-view";
+        var draft = view["context"]!["draftOrders"]!["entry"]![0]!["resource"]!.DeepClone().AsObject();
+        view["context"]!.AsObject().Remove("draftOrders");
+        draft["status"] = "active";
+        view["prefetch"]!["medicationRequests"] = Bundle([draft]);
+        foreach (var card in await ScenarioFiles.CardsAsync(await ScenarioFiles.PostAsync(app.CreateClient(), "ketamine-patient-view", view)))
+        {
+            all.Add(card!.DeepClone());
+        }
+
+        Assert.Contains(all, c => (string)c!["extension"]!["ketaminecds"]!["finding"]! == "ketamine-course");
+
         Assert.Contains(all, c => (string)c!["extension"]!["ketaminecds"]!["finding"]! == "benzodiazepine-dose-unknown");
         Assert.Contains(all, c => (string)c!["extension"]!["ketaminecds"]!["finding"]! == "benzodiazepine-borderline");
         Assert.Contains(all, c => (string)c!["extension"]!["ketaminecds"]!["finding"]! == "patient-data-unreadable");

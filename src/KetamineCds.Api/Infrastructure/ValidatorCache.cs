@@ -1,0 +1,24 @@
+using System.Collections.Concurrent;
+using KetamineCds.Fhir.Knowledge;
+using KetamineCds.Fhir.Validation;
+
+namespace KetamineCds.Api.Infrastructure;
+
+/// <summary>
+/// The profile validator is immutable and thread-safe once built, and building it costs seconds and ~120 MB
+/// (ENGINEERING-NOTES): one per process and knowledge source, shared by every host in the process (the test hosts too).
+/// </summary>
+public static class ValidatorCache
+{
+    private static readonly ConcurrentDictionary<string, Lazy<Task<ProfileValidator>>> Validators = new(StringComparer.Ordinal);
+
+    public static Task<ProfileValidator> GetAsync(string? knowledgeDirectory, string? extractDirectory) =>
+        Validators.GetOrAdd($"{knowledgeDirectory}|{extractDirectory}", _ => new Lazy<Task<ProfileValidator>>(async () =>
+        {
+            var validator = await ProfileValidator.CreateAsync(
+                KnowledgeLoader.ReadArtifacts(knowledgeDirectory),
+                new ProfileValidatorOptions { ExtractDirectory = extractDirectory });
+            await validator.WarmUpAsync();
+            return validator;
+        })).Value;
+}
