@@ -20,19 +20,27 @@ public class HookBenchmarks
     private HookPipeline _pipeline = null!;
     private CdsService _service = null!;
 
+    /// <summary>Assessment Observations validated against the KetamineCds profiles (the production default) or not.</summary>
+    [Params(true, false)]
+    public bool Validation { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _payload = PayloadBuilder.Build(100);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["KetamineCds:ValidateAssessments"] = Validation.ToString() })
+            .Build();
         var services = new ServiceCollection()
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+            .AddSingleton<IConfiguration>(configuration)
             .AddKetamineCdsCore()
             .BuildServiceProvider();
+        Warmup.RunAsync(services).GetAwaiter().GetResult();
         _pipeline = services.GetRequiredService<HookPipeline>();
         _service = CdsServiceCatalog.Find("ketamine-order-sign")!;
         var warm = Evaluate();
-        Console.WriteLine($"payload {_payload.Length} bytes, {warm} cards");
+        Console.WriteLine($"payload {_payload.Length} bytes, {warm} cards, validation {Validation}");
     }
 
     [Benchmark(Baseline = true)]
