@@ -1,5 +1,6 @@
 using KetamineCds.Api.Cards;
 using KetamineCds.Api.CdsHooks;
+using KetamineCds.Api.FhirAccess;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
@@ -22,6 +23,7 @@ builder.Services.AddSingleton<DailyDoseCalculator>();
 builder.Services.AddSingleton(sp => new RuleSettings(sp.GetRequiredService<IOptions<CdsOptions>>().Value.BenzodiazepineThresholdLorazepamMgPerDay));
 builder.Services.AddSingleton<CdsEvaluator>();
 builder.Services.AddSingleton<CardRenderer>();
+builder.Services.AddFhirFallback(builder.Configuration);
 builder.Services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>()));
 builder.Services.AddScoped<HookHandler>();
 

@@ -6,6 +6,7 @@ using KetamineCds.Api.Cards;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Clinical.Rules;
 using KetamineCds.Fhir.Data;
+using KetamineCds.Fhir.Fallback;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +22,8 @@ public sealed class HookHandler(
     CardRenderer renderer,
     IOptions<CdsOptions> options,
     TimeProvider time,
-    ILogger<HookHandler> logger)
+    ILogger<HookHandler> logger,
+    FhirServerPolicy? fhirServerPolicy = null)
 {
     public async Task<IResult> HandleAsync(string serviceId, HttpContext http, CancellationToken cancellationToken)
     {
@@ -63,6 +65,12 @@ public sealed class HookHandler(
             if (error is not null)
             {
                 return Refuse(serviceId, error);
+            }
+
+            // fhirServer is untrusted: one not allowed for this caller is refused before any outbound request.
+            if (request.FhirServer is not null && fhirServerPolicy?.Evaluate(http.User.FindFirst("iss")?.Value, request.FhirServer) is { Allowed: false } refusal)
+            {
+                return Refuse(serviceId, new RequestError(StatusCodes.Status403Forbidden, "forbidden", refusal.Reason));
             }
 
             var gathered = await gatherer.GatherAsync(
