@@ -8,7 +8,7 @@ namespace KetamineCds.Fhir.Fallback;
 /// the bearer token is attached only there. It also keeps the last response's status and body for the caller, which
 /// reads Bundles with <see cref="Data.PrefetchReader"/> rather than Firely's parse.
 /// </summary>
-internal sealed class FhirRequestGuard(FhirCallPolicy policy, string? accessToken) : DelegatingHandler
+public sealed class FhirRequestGuard(FhirCallPolicy policy, string? accessToken) : DelegatingHandler
 {
     public int RequestsSent { get; private set; }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace KetamineCds.Api.Tests.Fallback;
 
@@ -24,6 +25,8 @@ public sealed class FallbackHostFixture : IAsyncLifetime
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
 
     public HttpClient Client { get; private set; } = null!;
+
+    public CapturedLogs Logs { get; } = new();
 
     public ScriptedHttpServer Lease(Func<RecordedRequest, ScriptedReply> handler)
     {
@@ -71,6 +74,7 @@ public sealed class FallbackHostFixture : IAsyncLifetime
         {
             b.UseEnvironment("Development");
             b.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(settings));
+            b.ConfigureLogging(logging => logging.AddProvider(Logs));
         });
         Client = Factory.CreateClient();
 
@@ -78,6 +82,9 @@ public sealed class FallbackHostFixture : IAsyncLifetime
         await PostAsync(Table2.Request(1));
         var warm = Lease(Table2.Ehr(1));
         await PostAsync(Table2.WithoutPrefetch(1, warm.BaseUrl));
+        var failedOnce = 0;
+        var retried = Lease(Table2.Ehr(1, _ => Interlocked.Increment(ref failedOnce) == 1 ? ScriptedReply.Error(503) : null));
+        await PostAsync(Table2.WithoutPrefetch(1, retried.BaseUrl));
     }
 
     public async Task<HookAnswer> PostAsync(JsonObject request) => await PostRawAsync(request.ToJsonString());
