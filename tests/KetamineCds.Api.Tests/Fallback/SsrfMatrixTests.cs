@@ -136,7 +136,7 @@ public sealed class SsrfMatrixTests(FallbackHostFixture host)
     public async Task The_fetcher_refuses_forbidden_targets_without_sending_anything(string url, bool allowPrivateAddress)
     {
         var fhirServer = new Uri(url);
-        using var services = Fetcher([(url, allowPrivateAddress)], allowHttpLoopback: false, out var counter);
+        using var services = FallbackServices.Build([(url, allowPrivateAddress)], allowHttpLoopback: false, out var counter);
         var policy = services.GetRequiredService<FhirServerPolicy>();
         var fallback = services.GetRequiredService<IFhirFallback>();
 
@@ -150,7 +150,7 @@ public sealed class SsrfMatrixTests(FallbackHostFixture host)
     [Fact]
     public async Task The_fetcher_refuses_an_unlisted_server_without_sending_anything()
     {
-        using var services = Fetcher([("https://ehr.hospital.example/fhir", false)], allowHttpLoopback: false, out var counter);
+        using var services = FallbackServices.Build([("https://ehr.hospital.example/fhir", false)], allowHttpLoopback: false, out var counter);
         var fallback = services.GetRequiredService<IFhirFallback>();
 
         var batch = await fallback.SearchAsync(new FhirServerAccess(new Uri("https://unlisted.example/fhir"), "token", "Bearer", null), Statements, "p1", null, CancellationToken.None);
@@ -165,7 +165,7 @@ public sealed class SsrfMatrixTests(FallbackHostFixture host)
         // "localhost" passes the literal-address check; its resolved addresses (127.0.0.1, ::1) do not.
         await using var listener = new ScriptedHttpServer(Table2.Ehr(1));
         var url = $"https://localhost:{listener.Port}/fhir";
-        using var services = Fetcher([(url, false)], allowHttpLoopback: false, out var counter);
+        using var services = FallbackServices.Build([(url, false)], allowHttpLoopback: false, out var counter);
         var fallback = services.GetRequiredService<IFhirFallback>();
 
         var batch = await fallback.SearchAsync(new FhirServerAccess(new Uri(url), "token", "Bearer", null), Statements, "p1", null, CancellationToken.None);
@@ -224,31 +224,6 @@ public sealed class SsrfMatrixTests(FallbackHostFixture host)
         var bundle = JsonNode.Parse(bundleJson)!.AsObject();
         bundle["link"] = new JsonArray(new JsonObject { ["relation"] = "next", ["url"] = next });
         return bundle.ToJsonString();
-    }
-
-    /// <summary>The fallback as the service registers it, with a counting handler just in front of the socket handler.</summary>
-    private static ServiceProvider Fetcher(IReadOnlyList<(string Url, bool AllowPrivate)> servers, bool allowHttpLoopback, out CountingHandler.Counts counter)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["KetamineCds:FhirFallback:AllowHttpLoopback"] = allowHttpLoopback ? "true" : "false",
-            ["KetamineCds:FhirFallback:DeadlineMilliseconds"] = "2000",
-        };
-        for (var i = 0; i < servers.Count; i++)
-        {
-            settings[$"KetamineCds:FhirServers:{i}:BaseUrl"] = servers[i].Url;
-            settings[$"KetamineCds:FhirServers:{i}:AllowPrivateAddress"] = servers[i].AllowPrivate ? "true" : "false";
-        }
-
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var counts = new CountingHandler.Counts();
-        var services = new ServiceCollection()
-            .AddLogging()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddFhirFallback(configuration);
-        services.AddHttpClient(FhirHttp.ClientName).AddHttpMessageHandler(() => new CountingHandler(counts));
-        counter = counts;
-        return services.BuildServiceProvider();
     }
 }
 
