@@ -15,7 +15,9 @@ namespace KetamineCds.Api.Tests.Fallback;
 /// </summary>
 public sealed class FallbackHostFixture : IAsyncLifetime
 {
-    public const int DeadlineMilliseconds = 800;
+    // Wider than the production defaults (800/300): these tests assert outcomes, and the 2-core CI machine is shared.
+    public const int DeadlineMilliseconds = 2500;
+    public const int AttemptTimeoutMilliseconds = 800;
     public const int MaxPages = 3;
     public const int MaxResponseBytes = 256 * 1024;
 
@@ -52,6 +54,7 @@ public sealed class FallbackHostFixture : IAsyncLifetime
             ["KetamineCds:Security:RequireSignedRequests"] = "false",
             ["KetamineCds:FhirFallback:AllowHttpLoopback"] = "true",
             ["KetamineCds:FhirFallback:DeadlineMilliseconds"] = DeadlineMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["KetamineCds:FhirFallback:AttemptTimeoutMilliseconds"] = AttemptTimeoutMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KetamineCds:FhirFallback:MaxPages"] = MaxPages.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KetamineCds:FhirFallback:MaxResponseBytes"] = MaxResponseBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KetamineCds:FhirFallback:CircuitMinimumThroughput"] = "4",
