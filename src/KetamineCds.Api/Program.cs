@@ -1,4 +1,5 @@
 using KetamineCds.Api.CdsHooks;
+using KetamineCds.Api.FhirAccess;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
@@ -17,6 +18,11 @@ builder.Services.AddKetamineCdsCore();
 
 // Trust boundary (Security/, Audit/): CDS client JWTs, per-issuer rate limits, CORS allow-list, audit trail. docs/security.md
 builder.Services.AddCdsClientAuthentication(builder.Configuration, builder.Environment);
+
+// FHIR-server fallback (FhirAccess/): allow-listed per issuer, SSRF-safe, Polly within a deadline. docs/fhir-fallback.md
+builder.Services.AddSingleton<ConfiguredFhirServerAllowList>();
+builder.Services.AddSingleton<KetamineCds.Fhir.Fallback.IFhirServerAllowList, TrustedClientFhirServerAllowList>();
+builder.Services.AddFhirFallback(builder.Configuration);
 
 var app = builder.Build();
 

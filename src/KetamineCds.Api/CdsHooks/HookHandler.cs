@@ -55,7 +55,7 @@ public sealed class HookHandler(
 
         using (document)
         {
-            var outcome = await pipeline.RunAsync(service, document.RootElement, cancellationToken);
+            var outcome = await pipeline.RunAsync(service, document.RootElement, cancellationToken, http.User.FindFirst("iss")?.Value);
             if (outcome.PatientId is { } patientId)
             {
                 // The audit record (written by the audit middleware) gets the keyed hash of the patient id, never the id.

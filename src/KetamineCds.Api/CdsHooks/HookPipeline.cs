@@ -3,6 +3,7 @@ using KetamineCds.Api.Cards;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Clinical.Rules;
 using KetamineCds.Fhir.Data;
+using KetamineCds.Fhir.Fallback;
 
 namespace KetamineCds.Api.CdsHooks;
 
@@ -25,15 +26,29 @@ public sealed record HookOutcome(
 /// The hook call without HTTP: validate the request, gather the FHIR data, evaluate the rules, render the cards.
 /// Used by the HTTP handler and by the benchmarks.
 /// </summary>
-public sealed class HookPipeline(PatientDataGatherer gatherer, CdsEvaluator evaluator, CardRenderer renderer, TimeProvider time, ILogger<HookPipeline> logger)
+public sealed class HookPipeline(
+    PatientDataGatherer gatherer,
+    CdsEvaluator evaluator,
+    CardRenderer renderer,
+    TimeProvider time,
+    ILogger<HookPipeline> logger,
+    FhirServerPolicy? fhirServerPolicy = null)
 {
-    public async Task<HookOutcome> RunAsync(CdsService service, JsonElement root, CancellationToken cancellationToken)
+    /// <param name="callerIssuer">The verified issuer of the caller's JWT (null when signing is off in tests): it decides which FHIR servers the request may name.</param>
+    public async Task<HookOutcome> RunAsync(CdsService service, JsonElement root, CancellationToken cancellationToken, string? callerIssuer = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         var request = HookRequestParser.Parse(root, service, out var error);
         if (error is not null)
         {
             return new HookOutcome(null, error);
+        }
+
+        // fhirServer is untrusted: one not allowed for this caller is refused before any outbound request, even when
+        // prefetch is complete (a request naming a forbidden server is not one to act on).
+        if (request.FhirServer is not null && fhirServerPolicy?.Evaluate(callerIssuer, request.FhirServer) is { Allowed: false } refusal)
+        {
+            return new HookOutcome(null, new RequestError(StatusCodes.Status403Forbidden, "forbidden", refusal.Reason), request.HookInstance, PatientId: request.PatientId);
         }
 
         var gathered = await gatherer.GatherAsync(

@@ -149,7 +149,11 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
         {
             return MedicationFactReader.Read(resource, source);
         }
-        catch (Exception ex) when (ex is InvalidCastException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
+        // CodedValidationException: Firely's typed getters on a value the tolerant parser kept raw (a single Dosage where a
+        // list belongs, a number for a uri). NullReferenceException: a null inside a list (e.g. "coding": [null]). Both were
+        // found by the hook fuzz test as 500s.
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or InvalidOperationException or ArgumentException or OverflowException
+                                       or Hl7.Fhir.Validation.CodedValidationException or NullReferenceException)
         {
             return null;
         }

@@ -135,14 +135,24 @@ public static class PrefetchReader
     /// <summary>A resource whose subject names another patient is an EHR error; it must never inform this patient's cards.</summary>
     private static bool BelongsTo(Resource resource, string patientId)
     {
-        var subject = resource switch
+        string? subject;
+        try
         {
-            MedicationStatement s => s.Subject?.Reference,
-            MedicationRequest r => r.Subject?.Reference,
-            Observation o => o.Subject?.Reference,
-            Patient p => p.Id is null ? null : $"Patient/{p.Id}",
-            _ => null,
-        };
+            subject = resource switch
+            {
+                MedicationStatement s => s.Subject?.Reference,
+                MedicationRequest r => r.Subject?.Reference,
+                Observation o => o.Subject?.Reference,
+                Patient p => p.Id is null ? null : $"Patient/{p.Id}",
+                _ => null,
+            };
+        }
+        catch (Hl7.Fhir.Validation.CodedValidationException)
+        {
+            // A subject the tolerant parser kept raw (a list, a number) cannot be shown to be this patient's: skipped.
+            return false;
+        }
+
         return subject is null
             || subject.Equals($"Patient/{patientId}", StringComparison.Ordinal)
             || subject.EndsWith($"/Patient/{patientId}", StringComparison.Ordinal);

@@ -21,6 +21,8 @@ public sealed class CdsApplication : WebApplicationFactory<Program>
     {
         _settings = new Dictionary<string, string?>(settings)
         {
+            // Scenario suites post many calls from one caller; the per-issuer rate limit is tested in Security/.
+            ["KetamineCds:Security:RateLimit:PermitLimit"] = settings.TryGetValue("KetamineCds:Security:RateLimit:PermitLimit", out var limit) ? limit : "1000000",
             // Signed requests are tested in Security/; here every other behaviour is tested without them.
             ["KetamineCds:Security:RequireSignedRequests"] = settings.TryGetValue("KetamineCds:Security:RequireSignedRequests", out var v) ? v : "false",
         };
