@@ -20,7 +20,7 @@ public static class MedicationFactReader
     private static MedicationFact FromStatement(MedicationStatement statement)
     {
         var (codes, texts, ingredients) = ReadMedication(statement.Medication, statement.Contained);
-        var dosages = statement.Dosage.Select(ReadDosage).ToList();
+        var dosages = statement.Dosage.Where(d => d is not null).Select(ReadDosage).ToList();
         var (start, end) = ReadEffective(statement.Effective);
         return new MedicationFact
         {
@@ -41,7 +41,7 @@ public static class MedicationFactReader
     private static MedicationFact FromRequest(MedicationRequest request, MedicationSource source)
     {
         var (codes, texts, ingredients) = ReadMedication(request.Medication, request.Contained);
-        var dosages = request.DosageInstruction.Select(ReadDosage).ToList();
+        var dosages = request.DosageInstruction.Where(d => d is not null).Select(ReadDosage).ToList();
         var linked = request.BasedOn.Select(r => r.Reference);
         if (request.PriorPrescription?.Reference is { } prior)
         {
@@ -112,7 +112,7 @@ public static class MedicationFactReader
     }
 
     private static List<CodeFact> Codes(CodeableConcept concept) =>
-        concept.Coding.Select(c => new CodeFact(c.System, c.Code, c.Display)).ToList();
+        concept.Coding.Where(c => c is not null).Select(c => new CodeFact(c.System, c.Code, c.Display)).ToList();
 
     private static List<string> Texts(CodeableConcept concept)
     {
@@ -128,7 +128,7 @@ public static class MedicationFactReader
     private static DosageFact ReadDosage(Dosage dosage)
     {
         QuantityFact? dose = null, low = null, high = null;
-        foreach (var doseAndRate in dosage.DoseAndRate)
+        foreach (var doseAndRate in dosage.DoseAndRate.Where(d => d is not null))
         {
             switch (doseAndRate.Dose)
             {
