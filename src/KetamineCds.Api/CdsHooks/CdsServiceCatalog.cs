@@ -17,39 +17,33 @@ public static class CdsServiceCatalog
     private static readonly IReadOnlyDictionary<string, string> Prefetch =
         PrefetchKeys.All.ToDictionary(k => k.Key, k => k.Template, StringComparer.Ordinal);
 
+    private const string Evidence =
+        "evidence on concurrent lamotrigine (Joseph et al. 2023) and the patient's benzodiazepine load in lorazepam equivalents against the study's 4 mg/day limit.";
+
     public static IReadOnlyList<CdsService> All { get; } =
     [
-        new(new CdsServiceDescriptor
-        {
-            Id = "ketamine-order-select",
-            Hook = "order-select",
-            Title = "Ketamine/esketamine: lamotrigine and benzodiazepine evidence",
-            Description = "When a ketamine or esketamine order is selected: evidence on concurrent lamotrigine (Joseph et al. 2023) and " +
-                "the patient's benzodiazepine load in lorazepam equivalents against the study's 4 mg/day limit.",
-            Prefetch = Prefetch,
-            UsageRequirements = Usage,
-        }, HookKind.OrderSelect),
-        new(new CdsServiceDescriptor
-        {
-            Id = "ketamine-order-sign",
-            Hook = "order-sign",
-            Title = "Ketamine/esketamine: lamotrigine and benzodiazepine evidence at signing",
-            Description = "When a ketamine or esketamine order is signed: evidence on concurrent lamotrigine (Joseph et al. 2023) and " +
-                "the patient's benzodiazepine load in lorazepam equivalents against the study's 4 mg/day limit.",
-            Prefetch = Prefetch,
-            UsageRequirements = Usage,
-        }, HookKind.OrderSign),
-        new(new CdsServiceDescriptor
-        {
-            Id = "ketamine-patient-view",
-            Hook = "patient-view",
-            Title = "Ketamine/esketamine course: lamotrigine, benzodiazepines and outcomes",
-            Description = "When the chart of a patient on ketamine or esketamine is opened: concurrent lamotrigine evidence, " +
-                "benzodiazepine load in lorazepam equivalents, and the patient's QIDS-SR and CADSS course.",
-            Prefetch = Prefetch,
-            UsageRequirements = Usage,
-        }, HookKind.PatientView),
+        Service("ketamine-order-select", "order-select", HookKind.OrderSelect,
+            "Ketamine/esketamine: lamotrigine and benzodiazepine evidence",
+            $"When a ketamine or esketamine order is selected: {Evidence}"),
+        Service("ketamine-order-sign", "order-sign", HookKind.OrderSign,
+            "Ketamine/esketamine: lamotrigine and benzodiazepine evidence at signing",
+            $"When a ketamine or esketamine order is signed: {Evidence}"),
+        Service("ketamine-patient-view", "patient-view", HookKind.PatientView,
+            "Ketamine/esketamine course: lamotrigine, benzodiazepines and outcomes",
+            "When the chart of a patient on ketamine or esketamine is opened: concurrent lamotrigine evidence, " +
+            "benzodiazepine load in lorazepam equivalents, and the patient's QIDS-SR and CADSS course."),
     ];
 
     public static CdsService? Find(string id) => All.FirstOrDefault(s => s.Descriptor.Id == id);
+
+    private static CdsService Service(string id, string hook, HookKind kind, string title, string description) =>
+        new(new CdsServiceDescriptor
+        {
+            Id = id,
+            Hook = hook,
+            Title = title,
+            Description = description,
+            Prefetch = Prefetch,
+            UsageRequirements = Usage,
+        }, kind);
 }

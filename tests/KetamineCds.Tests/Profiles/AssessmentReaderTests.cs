@@ -25,7 +25,7 @@ public sealed class AssessmentReaderTests
     {
         var request = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "tests/scenarios/table2/patient-01/request.json")));
         var observations = new List<Observation>();
-        Collect(request.RootElement, observations);
+        ObservationCollector.Collect(request.RootElement, observations);
         Assert.NotEmpty(observations);
 
         var (scores, excluded) = new AssessmentReader().ReadAll(observations);
@@ -149,29 +149,5 @@ public sealed class AssessmentReaderTests
         }
 
         return dir?.FullName ?? throw new InvalidOperationException("Repository root (KetamineCds.sln) not found.");
-    }
-
-    private static void Collect(JsonElement element, List<Observation> into)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-        {
-            if (element.TryGetProperty("resourceType", out var type) && type.GetString() == "Observation")
-            {
-                into.Add((Observation)FhirJson.ReadTolerant(element, out _)!);
-                return;
-            }
-
-            foreach (var property in element.EnumerateObject())
-            {
-                Collect(property.Value, into);
-            }
-        }
-        else if (element.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in element.EnumerateArray())
-            {
-                Collect(item, into);
-            }
-        }
     }
 }

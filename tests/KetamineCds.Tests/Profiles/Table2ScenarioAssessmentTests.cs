@@ -22,7 +22,7 @@ public sealed class Table2ScenarioAssessmentTests(ValidatorFixture fixture)
         using var request = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "request.json")));
         using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json")));
         var observations = new List<Observation>();
-        Collect(request.RootElement, observations);
+        ObservationCollector.Collect(request.RootElement, observations);
 
         var (scores, excluded) = fixture.Validator.ReadValidAssessments(new AssessmentReader(), observations);
         var summary = new OutcomeCalculator(AssessmentReader.LoadDefinitions(KnowledgeLoader.ReadArtifacts())).Summarize(scores, [], excluded);
@@ -31,30 +31,6 @@ public sealed class Table2ScenarioAssessmentTests(ValidatorFixture fixture)
         if (expected.RootElement.TryGetProperty("baselineQidsSr", out var baseline))
         {
             Assert.Equal(baseline.GetDecimal(), summary.Qids.Baseline);
-        }
-    }
-
-    private static void Collect(JsonElement element, List<Observation> into)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-        {
-            if (element.TryGetProperty("resourceType", out var type) && type.GetString() == "Observation")
-            {
-                into.Add((Observation)FhirJson.ReadTolerant(element, out _)!);
-                return;
-            }
-
-            foreach (var property in element.EnumerateObject())
-            {
-                Collect(property.Value, into);
-            }
-        }
-        else if (element.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in element.EnumerateArray())
-            {
-                Collect(item, into);
-            }
         }
     }
 }
