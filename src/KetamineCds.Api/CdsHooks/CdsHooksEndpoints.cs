@@ -2,7 +2,7 @@ using KetamineCds.Api.Security;
 
 namespace KetamineCds.Api.CdsHooks;
 
-/// <summary>The CDS Hooks routes: discovery and the three services.</summary>
+/// <summary>The CDS Hooks routes: discovery, the three services and their feedback.</summary>
 public static class CdsHooksEndpoints
 {
     public static RouteGroupBuilder MapCdsHooks(this IEndpointRouteBuilder app)
@@ -15,6 +15,11 @@ public static class CdsHooksEndpoints
         group.MapPost("/{id}", (string id, HttpContext http, HookHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(id, http, cancellationToken))
             .WithName("CallService")
+            .RequireAuthorization(CdsSecurity.ClientPolicy)
+            .RequireRateLimiting(CdsSecurity.RateLimitPolicy);
+        group.MapPost("/{id}/feedback", (string id, HttpContext http, FeedbackHandler handler, CancellationToken cancellationToken) =>
+                handler.HandleAsync(id, http, cancellationToken))
+            .WithName("Feedback")
             .RequireAuthorization(CdsSecurity.ClientPolicy)
             .RequireRateLimiting(CdsSecurity.RateLimitPolicy);
         return group;

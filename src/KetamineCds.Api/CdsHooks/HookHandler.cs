@@ -1,11 +1,6 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text.Json;
 using KetamineCds.Api.Audit;
 using KetamineCds.Api.Infrastructure;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 
 namespace KetamineCds.Api.CdsHooks;
 
@@ -16,7 +11,7 @@ namespace KetamineCds.Api.CdsHooks;
 public sealed class HookHandler(
     HookPipeline pipeline,
     IAuditSink audit,
-    IOptions<CdsOptions> options,
+    JsonRequestReader reader,
     ILogger<HookHandler> logger)
 {
     public async Task<IResult> HandleAsync(string serviceId, HttpContext http, CancellationToken cancellationToken)
@@ -29,33 +24,15 @@ public sealed class HookHandler(
             return Refuse(serviceId, new RequestError(StatusCodes.Status404NotFound, "not-found", $"No CDS service '{serviceId}'. See GET /cds-services."));
         }
 
-        if (!IsJson(http.Request.ContentType))
+        var (document, readError) = await reader.ReadAsync(http, "hook request", cancellationToken);
+        if (readError is not null)
         {
-            return Refuse(serviceId, new RequestError(StatusCodes.Status415UnsupportedMediaType, "not-supported", "Send the hook request as application/json."));
-        }
-
-        var (body, bodyError) = await ReadBodyAsync(http, cancellationToken);
-        if (bodyError is not null)
-        {
-            return Refuse(serviceId, bodyError);
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = options.Value.MaxJsonDepth });
-        }
-        catch (JsonException ex)
-        {
-            var reason = ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase)
-                ? $"The request JSON is nested deeper than {options.Value.MaxJsonDepth} levels."
-                : "The request body is not valid JSON.";
-            return Refuse(serviceId, new RequestError(StatusCodes.Status400BadRequest, "structure", reason));
+            return Refuse(serviceId, readError);
         }
 
         using (document)
         {
-            var outcome = await pipeline.RunAsync(service, document.RootElement, cancellationToken, http.User.FindFirst("iss")?.Value);
+            var outcome = await pipeline.RunAsync(service, document!.RootElement, cancellationToken, http.User.FindFirst("iss")?.Value);
             if (outcome.PatientId is { } patientId)
             {
                 // The audit record (written by the audit middleware) gets the keyed hash of the patient id, never the id.
@@ -81,54 +58,5 @@ public sealed class HookHandler(
     {
         Log.HookRefused(logger, serviceId, error.Status, error.Code, error.Message);
         return OperationOutcomes.Result(error.Status, error.Code, error.Message);
-    }
-
-    private static bool IsJson(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var media)
-        && media.MediaType is { } type
-        && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>Reads the body up to the configured limit; anything larger is a 413, whatever Content-Length claimed.</summary>
-    private async Task<(ReadOnlyMemory<byte> Body, RequestError? Error)> ReadBodyAsync(HttpContext http, CancellationToken cancellationToken)
-    {
-        var limit = options.Value.MaxRequestBodyBytes;
-        var tooLarge = new RequestError(StatusCodes.Status413PayloadTooLarge, "too-long", $"The request body exceeds {limit} bytes.");
-        if (http.Request.ContentLength > limit)
-        {
-            return (default, tooLarge);
-        }
-
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = limit + 1;
-        }
-
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit) + 1);
-        try
-        {
-            while (true)
-            {
-                var memory = buffer.GetMemory(16 * 1024);
-                var read = await http.Request.Body.ReadAsync(memory, cancellationToken);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit)
-                {
-                    return (default, tooLarge);
-                }
-            }
-        }
-        catch (BadHttpRequestException ex)
-        {
-            return (default, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? tooLarge
-                : new RequestError(ex.StatusCode, "structure", "The request body could not be read."));
-        }
-
-        return (buffer.WrittenMemory, null);
     }
 }

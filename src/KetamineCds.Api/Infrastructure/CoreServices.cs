@@ -38,7 +38,9 @@ public static class CoreServices
         services.AddSingleton(sp => ResourceScreen.ForMedications(sp.GetRequiredService<ClinicalKnowledge>()));
         services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>(), sp.GetRequiredService<AssessmentExtractor>()));
         services.AddSingleton<HookPipeline>();
+        services.AddSingleton<JsonRequestReader>();
         services.AddScoped<HookHandler>();
+        services.AddScoped<FeedbackHandler>();
         return services;
     }
 

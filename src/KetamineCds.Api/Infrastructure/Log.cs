@@ -18,6 +18,10 @@ public static partial class Log
         Message = "Hook data missing: service={ServiceId} hookInstance={HookInstance} missing={MissingKeys}")]
     public static partial void HookDataMissing(ILogger logger, string serviceId, string hookInstance, string missingKeys);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information,
+        Message = "Feedback received: service={ServiceId} accepted={Accepted} overridden={Overridden}")]
+    public static partial void FeedbackReceived(ILogger logger, string serviceId, int accepted, int overridden);
+
     [LoggerMessage(EventId = 1900, Level = LogLevel.Error, Message = "Unhandled error on {Path}: {ExceptionType}")]
     public static partial void Unhandled(ILogger logger, string path, string exceptionType);
 }
