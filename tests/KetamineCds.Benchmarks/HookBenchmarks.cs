@@ -20,16 +20,23 @@ public class HookBenchmarks
     private HookPipeline _pipeline = null!;
     private CdsService _service = null!;
 
-    /// <summary>Assessment Observations validated against the KetamineCds profiles (the production default) or not.</summary>
-    [Params(true, false)]
-    public bool Validation { get; set; }
+    /// <summary>
+    /// Assessment Observations: not validated; validated every time (a chart seen for the first time); or validated with
+    /// the result cache (the production default: a chart's unchanged Observations on its next hook call).
+    /// </summary>
+    [Params("off", "on-uncached", "on-cached")]
+    public string Validation { get; set; } = "off";
 
     [GlobalSetup]
     public void Setup()
     {
         _payload = PayloadBuilder.Build(100);
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["KetamineCds:ValidateAssessments"] = Validation.ToString() })
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["KetamineCds:ValidateAssessments"] = (Validation != "off").ToString(),
+                ["KetamineCds:ValidationResultCacheSize"] = Validation == "on-cached" ? "10000" : "0",
+            })
             .Build();
         var services = new ServiceCollection()
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))

@@ -29,6 +29,10 @@ public sealed class CdsOptions
     /// <summary>A site's own codes for the assessment totals (e.g. EHR flowsheet rows), as a list: ':' cannot be a key.</summary>
     public List<AssessmentCodeOption> AssessmentCodes { get; set; } = [];
 
+    /// <summary>Assessment validation verdicts remembered per process, keyed by a hash of each Observation's JSON (0: none).</summary>
+    [Range(0, 1_000_000)]
+    public int ValidationResultCacheSize { get; set; } = 10_000;
+
     /// <summary>Where the FHIR core specification is unpacked for the validator (about 60 MB); default: $TMPDIR.</summary>
     public string? SpecificationExtractDirectory { get; set; }
 }

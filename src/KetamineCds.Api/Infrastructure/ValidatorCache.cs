@@ -12,12 +12,12 @@ public static class ValidatorCache
 {
     private static readonly ConcurrentDictionary<string, Lazy<Task<ProfileValidator>>> Validators = new(StringComparer.Ordinal);
 
-    public static Task<ProfileValidator> GetAsync(string? knowledgeDirectory, string? extractDirectory) =>
-        Validators.GetOrAdd($"{knowledgeDirectory}|{extractDirectory}", _ => new Lazy<Task<ProfileValidator>>(async () =>
+    public static Task<ProfileValidator> GetAsync(string? knowledgeDirectory, string? extractDirectory, int resultCacheSize) =>
+        Validators.GetOrAdd($"{knowledgeDirectory}|{extractDirectory}|{resultCacheSize}", _ => new Lazy<Task<ProfileValidator>>(async () =>
         {
             var validator = await ProfileValidator.CreateAsync(
                 KnowledgeLoader.ReadArtifacts(knowledgeDirectory),
-                new ProfileValidatorOptions { ExtractDirectory = extractDirectory });
+                new ProfileValidatorOptions { ExtractDirectory = extractDirectory, ResultCacheSize = resultCacheSize });
             await validator.WarmUpAsync();
             return validator;
         })).Value;

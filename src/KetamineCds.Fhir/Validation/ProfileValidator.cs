@@ -28,6 +28,10 @@ public sealed record ProfileValidatorOptions
     /// <summary>Where ZipSource unpacks the zip (~60 MB); default: a folder under the temp directory ($TMPDIR).
     /// A read-only container needs a writable directory here, or a pre-extracted one.</summary>
     public string? ExtractDirectory { get; init; }
+
+    /// <summary>How many assessment validation results to remember, keyed by a hash of the Observation's JSON (0: none).
+    /// The same chart's Observations are re-sent on every hook; an unchanged Observation need not be validated again.</summary>
+    public int ResultCacheSize { get; init; } = 10_000;
 }
 
 /// <summary>A profile or example is broken: the service must not start (snapshot missing, profile unresolvable).</summary>
@@ -51,12 +55,15 @@ public sealed class ProfileValidator
 
     private readonly Validator _validator;
     private readonly IReadOnlyDictionary<string, Resource> _warmUpExamples;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ValidationResult> _results = new(StringComparer.Ordinal);
+    private readonly int _resultCacheSize;
 
-    private ProfileValidator(Validator validator, IReadOnlyList<StructureDefinition> profiles, IReadOnlyDictionary<string, Resource> warmUpExamples)
+    private ProfileValidator(Validator validator, IReadOnlyList<StructureDefinition> profiles, IReadOnlyDictionary<string, Resource> warmUpExamples, int resultCacheSize)
     {
         _validator = validator;
         Profiles = profiles;
         _warmUpExamples = warmUpExamples;
+        _resultCacheSize = resultCacheSize;
     }
 
     /// <summary>Our profiles, with the snapshots generated at start-up.</summary>
@@ -163,7 +170,7 @@ public sealed class ProfileValidator
             throw new ProfileConfigurationException($"fhir-profiles: no valid example for {string.Join(", ", unexampled)}.");
         }
 
-        return new ProfileValidator(validator, profiles, warmUp);
+        return new ProfileValidator(validator, profiles, warmUp, options.ResultCacheSize);
     }
 
     /// <summary>
@@ -229,7 +236,27 @@ public sealed class ProfileValidator
             target.Code.Coding.Add(new Coding(AssessmentReader.AssessmentSystem, code));
         }
 
-        return Validate(target, profile);
+        if (_resultCacheSize <= 0)
+        {
+            return Validate(target, profile);
+        }
+
+        // The key is the exact JSON validated (and the profile): any change to the Observation is a new key.
+        var key = profile + "|" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(FhirJson.Serialize(target))));
+        if (_results.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var result = Validate(target, profile);
+        if (_results.Count >= _resultCacheSize)
+        {
+            _results.Clear(); // bounded: a crude reset is enough for a cache that refills from the next calls
+        }
+
+        _results[key] = result;
+        return result;
     }
 
     /// <summary>
