@@ -183,7 +183,8 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
 
         if (q.Series.Count > 0)
         {
-            d.AppendLine($"- After treatments: {string.Join(", ", q.Series.Select(p => $"#{p.TreatmentNumber} {Number(p.Score.Score)}{(p.PercentChange is { } c ? $" ({Signed(c)}%)" : "")}"))}.");
+            d.AppendLine($"- QIDS-SR16 after each treatment: {string.Join(", ", q.Series.Select(p => $"#{p.TreatmentNumber} ({Date(p.TreatmentDate)}) {Number(p.Score.Score)}{(p.PercentChange is { } c ? $" ({Signed(c)}%)" : "")}"))}. " +
+                         "Treatment dates are inferred from the days with a CADSS total (recorded at each session) and the course start.");
         }
 
         var c = outcomes.Cadss;

@@ -68,7 +68,7 @@ public sealed class CdsEvaluator(
 
         var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator, now);
         var summary = data.Assessments is { } assessments
-            ? outcomes.Summarize(assessments.Scores, TreatmentStarts(current), assessments.Excluded)
+            ? outcomes.Summarize(assessments.Scores, TreatmentDates(current, assessments.Scores), assessments.Excluded)
             : null;
 
         var findings = new List<Finding>();
@@ -87,17 +87,28 @@ public sealed class CdsEvaluator(
     }
 
     /// <summary>
-    /// When the ketamine/esketamine course began, as far as the medication list tells (statement effective start, request
-    /// authoredOn). Administrations are not prefetched, so each treatment's date is not known; the baseline is the last
-    /// score before the course began.
+    /// The ketamine/esketamine treatment dates, as far as the data tell. Administrations are not prefetched, so they are
+    /// inferred: the CADSS is clinician-administered at each treatment session (Joseph et al. 2023, Methods 2.1), so each
+    /// day with a CADSS total is a treatment day (its earliest CADSS time); the course start (statement effective start,
+    /// request authoredOn) is a treatment day too when no CADSS falls on it.
     /// </summary>
-    private static IEnumerable<DateTimeOffset> TreatmentStarts(IEnumerable<RecognizedMedication> current)
+    private static IEnumerable<DateTimeOffset> TreatmentDates(IEnumerable<RecognizedMedication> current, IEnumerable<AssessmentScore> scores)
     {
-        var starts = current
+        var cadssDays = scores
+            .Where(s => s.Kind == AssessmentKind.Cadss)
+            .GroupBy(s => s.When.UtcDateTime.Date)
+            .ToDictionary(g => g.Key, g => g.Min(s => s.When));
+        var courseStart = current
             .Where(m => m.Ingredient.Class == DrugClass.Ketamine && m.Fact.Source != MedicationSource.DraftOrder)
             .Select(m => m.Fact.EffectiveStart)
             .OfType<DateTimeOffset>()
-            .ToList();
-        return starts.Count == 0 ? [] : [starts.Min()];
+            .DefaultIfEmpty()
+            .Min();
+        if (courseStart != default && !cadssDays.ContainsKey(courseStart.UtcDateTime.Date))
+        {
+            cadssDays[courseStart.UtcDateTime.Date] = courseStart;
+        }
+
+        return cadssDays.Values.Order();
     }
 }

@@ -82,6 +82,24 @@ public sealed class OutcomeCardTests(CdsApplication app) : IClassFixture<CdsAppl
     }
 
     [Fact]
+    public async Task Per_treatment_series_uses_the_CADSS_days_as_treatment_days()
+    {
+        var request = Course(
+        [
+            Score("q0", "qids-sr16-total", 20, "2024-02-28T09:00:00Z"),
+            Score("c1a", "cadss-total", 1, "2024-03-01T09:00:00Z"), // pre-infusion and post-infusion CADSS: one session
+            Score("c1b", "cadss-total", 6, "2024-03-01T10:00:00Z"),
+            Score("q1", "qids-sr16-total", 14, "2024-03-02T09:00:00Z"),
+            Score("c2", "cadss-total", 3, "2024-03-04T10:00:00Z"),
+            Score("q2", "qids-sr16-total", 9, "2024-03-05T09:00:00Z"),
+            Score("c3", "cadss-total", 2, "2024-03-07T10:00:00Z"),
+            Score("q3", "qids-sr16-total", 5, "2024-03-08T09:00:00Z"),
+        ]);
+        var detail = (string)ScenarioFiles.Card(await Cards(request), "ketamine-course")!["detail"]!;
+        Assert.Contains("#1 (2024-03-01) 14 (-30%), #2 (2024-03-04) 9 (-55%), #3 (2024-03-07) 5 (-75%)", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_49_percent_reduction_is_not_a_response()
     {
         var request = Course([Score("q0", "qids-sr16-total", 100 / 4, "2024-02-28T09:00:00Z"), Score("q1", "qids-sr16-total", 13, "2024-03-10T09:00:00Z")]);
