@@ -27,13 +27,18 @@ builder.Services.AddFhirFallback(builder.Configuration);
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
-app.UseExceptionHandler(errorApp => errorApp.Run(context =>
+app.UseExceptionHandler(new ExceptionHandlerOptions
 {
-    var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("KetamineCds.Errors");
-    var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-    Log.Unhandled(logger, context.Request.Path, error?.GetType().Name ?? "unknown");
-    return OperationOutcomes.WriteAsync(context, StatusCodes.Status500InternalServerError, "exception", "The service could not process this request.");
-}));
+    // The framework's own diagnostics would log the exception with its message and stack; only the type is logged here.
+    SuppressDiagnosticsCallback = _ => true,
+    ExceptionHandler = context =>
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("KetamineCds.Errors");
+        var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+        Log.Unhandled(logger, context.Request.Path, error?.GetType().Name ?? "unknown");
+        return OperationOutcomes.WriteAsync(context, StatusCodes.Status500InternalServerError, "exception", "The service could not process this request.");
+    },
+});
 
 // Audit, origin allow-list, CORS, authentication, authorization, rate limit (in that order).
 app.UseCdsSecurity();

@@ -11,7 +11,7 @@ using static KetamineCds.Api.Cards.Markdown;
 namespace KetamineCds.Api.Cards;
 
 /// <summary>What the renderer needs beyond the findings: data-quality facts to disclose on every card.</summary>
-public sealed record RenderContext(int UnreadableResources, bool ObservationsAvailable);
+public sealed record RenderContext(int UnreadableResources, bool ObservationsAvailable, int ReadWithErrors = 0);
 
 /// <summary>
 /// Turns findings into CDS Hooks cards. Each number on a card is labelled as the patient's (from the record) or the
@@ -45,7 +45,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             LamotrigineDoseCategory.Standard => "standard dose",
             _ => "dose category unknown",
         };
-        var summary = Summary($"Lamotrigine {dose} ({category}): a study found no loss of ketamine/esketamine antidepressant effect");
+        var summary = Summary($"Lamotrigine {dose} ({category}): a small study found no significant difference in ketamine/esketamine response");
 
         var d = new StringBuilder();
         d.AppendLine("**This patient** (from the patient's record)").AppendLine();
@@ -79,7 +79,8 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         d.AppendLine("**Limitations**").AppendLine();
         d.AppendLine($"- {Escape(_evidence.Limitations)}");
         d.AppendLine($"- Patients on lamotrigine took more psychotropics: {Sd("psychotropics-lamotrigine-mean")} vs {Sd("psychotropics-no-lamotrigine-mean")} ({P("psychotropics-p")}).");
-        d.AppendLine("- A small observational study shows no loss of effect; it cannot prove there is none.");
+        d.AppendLine("- The authors conclude there is insufficient evidence that continuing lamotrigine attenuates the antidepressant effect; " +
+                     "a small observational study that found no significant difference cannot rule one out.");
         AppendDataNotes(d, context);
         d.AppendLine();
         d.AppendLine("This card informs; the prescriber decides.").AppendLine();
@@ -262,7 +263,9 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
                          $"{Number(line.AlternateFactor)}{(line.AlternateFactorFromPrimary ? " (not in this table; primary factor used)" : "")} | {Number(line.LorazepamEquivalentMgPerDayAlternate)} |");
         }
 
-        d.AppendLine($"| **Total** | | | | **{Number(a.TotalPrimary)} mg/day** | | **{Number(a.TotalAlternate)} mg/day** |");
+        d.AppendLine(a.Lines.Any(l => l.Counted)
+            ? $"| **Total{(notCountedBenzos.Count > 0 ? " of the counted medications" : "")}** | | | | **{Number(a.TotalPrimary)} mg/day** | | **{Number(a.TotalAlternate)} mg/day** |"
+            : "| **Total** | | | | **not computed: no benzodiazepine dose could be counted** | | |");
         d.AppendLine();
         d.AppendLine("A factor is the oral mg of the drug taken as equal to 1 mg of oral lorazepam; lorazepam equivalents = mg/day / factor.");
         if (a.Lines.Any(l => !l.Counted))
@@ -304,11 +307,14 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         d.AppendLine("This card informs; the prescriber decides.").AppendLine();
         AppendCitation(d);
 
+        var anyCounted = a.Lines.Any(l => l.Counted);
         return NewCard(finding.Code, summary, indicator, d, new KetamineCdsExtension
         {
             Finding = finding.Code,
-            LorazepamEquivalentMgPerDay = a.TotalPrimary,
-            LorazepamEquivalentMgPerDayAlternate = a.TotalAlternate,
+            // Nothing counted: no total at all (a 0 would read as "no benzodiazepine"). Some not counted: flagged partial.
+            LorazepamEquivalentMgPerDay = anyCounted ? a.TotalPrimary : null,
+            LorazepamEquivalentMgPerDayAlternate = anyCounted ? a.TotalAlternate : null,
+            TotalExcludesUncountedMedications = notCountedBenzos.Count > 0 ? true : null,
             ThresholdLorazepamMgPerDay = a.ThresholdMgPerDay,
             Medications = a.Lines.Select(l => Line(l.Therapy, l)).ToList(),
             UnreadableResources = context.UnreadableResources > 0 ? context.UnreadableResources : null,
@@ -361,6 +367,12 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         {
             d.AppendLine();
             d.AppendLine($"**Data note:** {context.UnreadableResources} medication or observation resource(s) in the patient's data could not be read and are not reflected here.");
+        }
+
+        if (context.ReadWithErrors > 0)
+        {
+            d.AppendLine();
+            d.AppendLine($"**Data note:** {context.ReadWithErrors} resource(s) had format errors and were read as far as possible.");
         }
     }
 

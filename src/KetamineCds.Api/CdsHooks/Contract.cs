@@ -59,6 +59,9 @@ public sealed record KetamineCdsExtension
     public decimal? LorazepamEquivalentMgPerDay { get; init; }
     public decimal? LorazepamEquivalentMgPerDayAlternate { get; init; }
     public decimal? ThresholdLorazepamMgPerDay { get; init; }
+
+    /// <summary>True when a recognized benzodiazepine could not be counted: the totals are of the counted ones only.</summary>
+    public bool? TotalExcludesUncountedMedications { get; init; }
     public IReadOnlyList<MedicationLine>? Medications { get; init; }
     public QidsSrSummary? QidsSr { get; init; }
     public CadssSummary? Cadss { get; init; }

@@ -42,7 +42,7 @@ public static class HookRequestParser
 
         if (hook != service.Descriptor.Hook)
         {
-            error = Invalid($"Service '{service.Descriptor.Id}' answers the '{service.Descriptor.Hook}' hook, not '{hook}'.");
+            error = Invalid($"Service '{service.Descriptor.Id}' answers the '{service.Descriptor.Hook}' hook, not '{Printable(hook)}'.");
             return null!;
         }
 
@@ -169,6 +169,13 @@ public static class HookRequestParser
 
     private static string? OptionalString(JsonElement parent, string name) =>
         parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Caller text echoed in an error: at most 64 printable characters.</summary>
+    private static string Printable(string? text)
+    {
+        var printable = new string((text ?? "").Where(c => !char.IsControl(c)).Take(64).ToArray());
+        return (text?.Length ?? 0) > 64 ? printable + "..." : printable;
+    }
 
     private static RequestError Invalid(string message) => new(StatusCodes.Status400BadRequest, "invalid", message);
 }

@@ -22,6 +22,31 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
     public DailyDose Calculate(RecognizedMedication medication, DateTimeOffset? asOf)
     {
         ArgumentNullException.ThrowIfNull(medication);
+        try
+        {
+            return CalculateUnchecked(medication, asOf);
+        }
+        catch (OverflowException)
+        {
+            // Numbers beyond decimal's range are data errors: reported as an unknown dose, never a 500.
+            return DailyDose.Unknown("the dosage numbers are out of range");
+        }
+    }
+
+    /// <summary>A daily amount that is negative, zero or beyond any real dose is a data error, reported as unknown.</summary>
+    private static LineResult Plausible(LineResult line) =>
+        line.MgPerDay <= 0 || line.MgPerDay > MaxPlausibleMgPerAdministration * MaxPlausibleAdministrationsPerDay
+            ? LineResult.Fail($"the computed amount ({Format(line.MgPerDay)} mg/day from {line.Calculation}) is not plausible")
+            : line;
+
+    /// <summary>More than this per administration (10 g) is not a dose of any drug we count: a data error.</summary>
+    private const decimal MaxPlausibleMgPerAdministration = 10_000m;
+
+    /// <summary>More than hourly dosing around the clock is not a schedule for these oral drugs: a data error.</summary>
+    private const decimal MaxPlausibleAdministrationsPerDay = 24m;
+
+    private DailyDose CalculateUnchecked(RecognizedMedication medication, DateTimeOffset? asOf)
+    {
         var fact = medication.Fact;
         var lines = fact.Dosages.ToList();
         if (asOf is { } now && lines.Count > 0)
@@ -157,7 +182,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             if (line.AsNeeded && cap is { } onlyCap)
             {
                 derivations.Add(DoseDerivation.PrnMaximum);
-                return new LineResult(onlyCap.MgPerDay, true, WithStructured(derivations), $"as needed: at most {onlyCap.Text}", null);
+                return Plausible(new LineResult(onlyCap.MgPerDay, true, WithStructured(derivations), $"as needed: at most {onlyCap.Text}", null));
             }
 
             return LineResult.Fail(line.Text is null ? "the dosage has no dose" : $"the dosage \"{line.Text}\" has no dose");
@@ -167,6 +192,12 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
         if (perAdministration is null)
         {
             return LineResult.Fail($"the dose unit \"{dose.Unit ?? dose.Code ?? "(none)"}\" could not be converted to mg{StrengthHint(medication, dose)}");
+        }
+
+        if (perAdministration <= 0 || perAdministration > MaxPlausibleMgPerAdministration)
+        {
+            // A negative dose would cancel another medication's; an absurd one is a data error, not a dose.
+            return LineResult.Fail($"the dose {doseText} is not a plausible amount");
         }
 
         doseText = rangePrefix + doseText;
@@ -184,6 +215,11 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             upTo = true;
             derivations.Add(DoseDerivation.FrequencyMaximum);
             frequencyText = $"up to {frequencyText}";
+        }
+
+        if (frequency is not null && (frequency <= 0 || frequency > MaxPlausibleAdministrationsPerDay))
+        {
+            return LineResult.Fail($"the frequency ({frequencyText}) is not a plausible number of doses per day");
         }
 
         decimal mgPerDay;
@@ -223,7 +259,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             calculation = $"as needed: {calculation}";
         }
 
-        return new LineResult(mgPerDay, upTo, WithStructured(derivations), calculation, null);
+        return Plausible(new LineResult(mgPerDay, upTo, WithStructured(derivations), calculation, null));
     }
 
     private static string Quoted(DosageFact line) => line.Text is null ? "" : $" (\"{line.Text}\")";
@@ -563,7 +599,13 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             }
 
             var perDay = frequency / periodDays.Value;
-            if (timing.Frequency is null && Math.Max(timing.WhenCount, timing.TimeOfDayCount) > 1)
+            if (Math.Max(timing.WhenCount, timing.TimeOfDayCount) > 1 && periodDays == 1m && perDay < Math.Max(timing.WhenCount, timing.TimeOfDayCount))
+            {
+                // "frequency 1 per day, when morning and bedtime": EHRs differ; the named times are counted, so a
+                // benzodiazepine is never undercounted.
+                perDay = Math.Max(timing.WhenCount, timing.TimeOfDayCount);
+            }
+            else if (timing.Frequency is null && Math.Max(timing.WhenCount, timing.TimeOfDayCount) > 1)
             {
                 // "every day at morning and bedtime": each named time is one administration.
                 perDay *= Math.Max(timing.WhenCount, timing.TimeOfDayCount);

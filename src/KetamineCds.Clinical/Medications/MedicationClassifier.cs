@@ -108,6 +108,9 @@ public sealed class MedicationClassifier
             .Where(t => !string.IsNullOrWhiteSpace(t))
             .Select(t => t!);
 
+    /// <summary>RxNorm by its FHIR URI, or by its HL7 OID (2.16.840.1.113883.6.88) as some EHRs still send it.</summary>
     private static bool IsRxNorm(string? system) =>
-        string.Equals(system?.TrimEnd('/'), RxNormSystem, StringComparison.OrdinalIgnoreCase);
+        string.Equals(system?.TrimEnd('/'), RxNormSystem, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(system, "urn:oid:2.16.840.1.113883.6.88", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(system, "2.16.840.1.113883.6.88", StringComparison.Ordinal);
 }

@@ -23,11 +23,18 @@ public sealed record Therapy(
 }
 
 /// <summary>
-/// Reconciles entries into therapies. A MedicationStatement and a MedicationRequest (or draft order) for the same
-/// ingredient are one therapy when one links to the other (basedOn, derivedFrom, priorPrescription) or when their
-/// daily doses match; when linked doses disagree, the higher is counted and both are shown. Entries of the same kind
-/// are separate therapies and add up (a scheduled and a PRN clonazepam statement). Double counting would raise false
-/// warnings; under-counting would hide real ones.
+/// Reconciles entries into therapies, so one medication course is counted once:
+/// <list type="number">
+/// <item>Entries linked to each other (basedOn, derivedFrom, priorPrescription; a renewal and the prescription it
+/// renews, a statement and its prescription) are one therapy, whatever their kinds.</item>
+/// <item>A MedicationStatement (what the patient reports) and an order (a MedicationRequest or draft order) for the same
+/// ingredient are one therapy: first pairs with equal daily doses, then any remaining pair. The patient reports the
+/// therapy the prescription describes; adding the two would count it twice.</item>
+/// <item>Entries of the same kind that are not linked are separate therapies and add up (a scheduled and a PRN
+/// clonazepam statement).</item>
+/// </list>
+/// When the entries of one therapy disagree, the higher known dose is counted and every entry is shown with its dose and
+/// why. Double counting would raise false warnings; under-counting would hide real ones.
 /// </summary>
 public static class TherapyReconciler
 {
@@ -38,62 +45,70 @@ public static class TherapyReconciler
         var therapies = new List<Therapy>();
         foreach (var group in medications.GroupBy(m => m.Ingredient.Code, StringComparer.Ordinal))
         {
-            var entries = group.Select(m => (Med: m, Dose: calculator.Calculate(m, asOf))).ToList();
-            var statements = entries.Where(e => e.Med.Fact.Source == MedicationSource.Statement).ToList();
-            var orders = entries.Where(e => e.Med.Fact.Source != MedicationSource.Statement).ToList();
-            var used = new HashSet<RecognizedMedication>();
+            var entries = group.Select(m => new Entry(m, calculator.Calculate(m, asOf))).ToList();
 
-            foreach (var statement in statements)
+            // 1. Linked entries form one therapy (transitively).
+            var therapiesOfGroup = new List<List<Entry>>();
+            foreach (var entry in entries)
             {
-                var match = orders.FirstOrDefault(o => !used.Contains(o.Med) && Linked(statement.Med.Fact, o.Med.Fact))
-                    is { Med: not null } linked
-                    ? linked
-                    : orders.FirstOrDefault(o => !used.Contains(o.Med) && SameKnownDose(statement.Dose, o.Dose));
-                if (match.Med is null)
+                var joined = therapiesOfGroup.Where(t => t.Any(other => Linked(entry.Med.Fact, other.Med.Fact))).ToList();
+                var merged = new List<Entry> { entry };
+                foreach (var existing in joined)
                 {
-                    continue;
+                    merged.AddRange(existing);
+                    therapiesOfGroup.Remove(existing);
                 }
 
-                used.Add(statement.Med);
-                used.Add(match.Med);
-                therapies.Add(Merge(match, statement));
+                therapiesOfGroup.Add(merged);
             }
 
-            therapies.AddRange(entries.Where(e => !used.Contains(e.Med))
-                .Select(e => new Therapy(e.Med.Ingredient, [e.Med], [e.Dose], e.Dose, null)));
+            // 2. A lone statement pairs with a lone order: equal doses first, then any.
+            var loneStatements = therapiesOfGroup.Where(t => t.Count == 1 && t[0].Med.Fact.Source == MedicationSource.Statement).ToList();
+            var loneOrders = therapiesOfGroup.Where(t => t.Count == 1 && t[0].Med.Fact.Source != MedicationSource.Statement).ToList();
+            foreach (var pass in new[] { true, false })
+            {
+                foreach (var statement in loneStatements.ToList())
+                {
+                    var order = loneOrders.FirstOrDefault(o => !pass || SameKnownDose(statement[0].Dose, o[0].Dose));
+                    if (order is null)
+                    {
+                        continue;
+                    }
+
+                    order.AddRange(statement);
+                    therapiesOfGroup.Remove(statement);
+                    loneStatements.Remove(statement);
+                    loneOrders.Remove(order);
+                }
+            }
+
+            therapies.AddRange(therapiesOfGroup.Select(Merge));
         }
 
         return therapies;
     }
 
-    private static Therapy Merge((RecognizedMedication Med, DailyDose Dose) order, (RecognizedMedication Med, DailyDose Dose) statement)
+    private sealed record Entry(RecognizedMedication Med, DailyDose Dose);
+
+    private static Therapy Merge(List<Entry> entries)
     {
-        var orderMg = order.Dose.MgPerDay;
-        var statementMg = statement.Dose.MgPerDay;
-        string note;
-        DailyDose counted;
-        if (orderMg == statementMg)
+        // The prescription first (it names the therapy), then the reports.
+        var ordered = entries.OrderBy(e => e.Med.Fact.Source == MedicationSource.Statement ? 1 : 0).ToList();
+        var first = ordered[0];
+        if (ordered.Count == 1)
         {
-            counted = order.Dose;
-            note = $"{order.Med.Fact.Reference} and {statement.Med.Fact.Reference} describe the same therapy and are counted once";
-        }
-        else if (orderMg is null || (statementMg is not null && statementMg > orderMg))
-        {
-            counted = statementMg is null ? order.Dose : statement.Dose;
-            note = Disagreement(order, statement);
-        }
-        else
-        {
-            counted = order.Dose;
-            note = Disagreement(order, statement);
+            return new Therapy(first.Med.Ingredient, [first.Med], [first.Dose], first.Dose, null);
         }
 
-        return new Therapy(order.Med.Ingredient, [order.Med, statement.Med], [order.Dose, statement.Dose], counted, note);
+        var known = ordered.Where(e => e.Dose.MgPerDay is not null).ToList();
+        var counted = known.Count > 0 ? known.MaxBy(e => e.Dose.MgPerDay!.Value)!.Dose : first.Dose;
+        var allAgree = known.Count == ordered.Count && known.Select(e => e.Dose.MgPerDay).Distinct().Count() == 1;
+        var note = allAgree
+            ? $"{string.Join(" and ", ordered.Select(e => e.Med.Fact.Reference))} describe the same therapy and are counted once"
+            : $"{string.Join("; ", ordered.Select(e => $"{e.Med.Fact.Reference} ({Describe(e.Dose)})"))} describe one therapy and disagree; " +
+              (known.Count > 0 ? "the higher known dose is counted" : "no dose could be determined");
+        return new Therapy(first.Med.Ingredient, ordered.Select(e => e.Med).ToList(), ordered.Select(e => e.Dose).ToList(), counted, note);
     }
-
-    private static string Disagreement((RecognizedMedication Med, DailyDose Dose) order, (RecognizedMedication Med, DailyDose Dose) statement) =>
-        $"{order.Med.Fact.Reference} ({Describe(order.Dose)}) and the linked {statement.Med.Fact.Reference} ({Describe(statement.Dose)}) " +
-        "disagree; the higher known dose is counted";
 
     private static string Describe(DailyDose dose) =>
         dose.MgPerDay is { } mg ? $"{DailyDoseCalculator.Format(mg)} mg/day" : "dose unknown";

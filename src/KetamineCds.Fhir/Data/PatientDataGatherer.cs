@@ -31,7 +31,11 @@ public sealed record GatherResult(
     bool ObservationsAvailable,
     int SkippedResources,
     IReadOnlyList<string> MissingKeys,
-    IReadOnlyDictionary<string, string> Sources);
+    IReadOnlyDictionary<string, string> Sources)
+{
+    /// <summary>Resources used although the parser found errors in them.</summary>
+    public int ReadWithErrors { get; init; }
+}
 
 /// <summary>
 /// Gathers the data the rules need: prefetch first, then the EHR's FHIR server for what prefetch left out (absent,
@@ -81,16 +85,28 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
             return new GatherResult(null, [], false, skipped, missing, sources);
         }
 
+        var medicationBatches = new[] { batches[PrefetchKeys.MedicationStatements.Key], batches[PrefetchKeys.MedicationRequests.Key] };
+        var included = medicationBatches.SelectMany(b => b.IncludedMedications)
+            .Where(m => m.Id is not null)
+            .GroupBy(m => $"Medication/{m.Id}", StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var readWithErrors = batches.Values.Sum(b => b.ReadWithErrors);
         var medications = new List<MedicationFact>();
-        foreach (var resource in batches[PrefetchKeys.MedicationStatements.Key].Resources.Concat(batches[PrefetchKeys.MedicationRequests.Key].Resources))
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var resource in medicationBatches.SelectMany(b => b.Resources))
         {
-            if (TryRead(resource, MedicationSource.Request) is { } fact)
+            var fact = TryRead(resource, MedicationSource.Request, included);
+            if (fact is null || !IsIdentifiable(fact))
+            {
+                // Unreadable, a status that is no FHIR status, or nothing that names a medication: counted, never guessed.
+                skipped++;
+                continue;
+            }
+
+            // The same resource twice (in both keys, or repeated in a page) is one entry.
+            if (seen.Add(fact.Reference))
             {
                 medications.Add(fact);
-            }
-            else
-            {
-                skipped++;
             }
         }
 
@@ -119,7 +135,7 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
             batches.ContainsKey(PrefetchKeys.Observations.Key),
             skipped,
             [],
-            sources);
+            sources) { ReadWithErrors = readWithErrors };
     }
 
     private async Task<ResourceBatch?> FetchAsync(GatherRequest request, PrefetchKey key, ResourceBatch fromPrefetch, CancellationToken cancellationToken)
@@ -143,11 +159,22 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
     }
 
     /// <summary>A resource the tolerant parser kept may still hold a value that throws when read; it is skipped and counted.</summary>
-    private static MedicationFact? TryRead(Resource resource, MedicationSource source)
+    private static readonly HashSet<string> StatementStatuses = new(StringComparer.Ordinal)
+        { "active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken" };
+
+    private static readonly HashSet<string> RequestStatuses = new(StringComparer.Ordinal)
+        { "active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown" };
+
+    /// <summary>A medication entry we can act on: a real FHIR status, and a code, a name or an ingredient.</summary>
+    private static bool IsIdentifiable(MedicationFact fact) =>
+        (fact.Source == MedicationSource.Statement ? StatementStatuses : RequestStatuses).Contains(fact.Status)
+        && (fact.Codes.Count > 0 || fact.Texts.Count > 0 || fact.Ingredients.Count > 0);
+
+    private static MedicationFact? TryRead(Resource resource, MedicationSource source, IReadOnlyDictionary<string, Medication>? included = null)
     {
         try
         {
-            return MedicationFactReader.Read(resource, source);
+            return MedicationFactReader.Read(resource, source, included);
         }
         // CodedValidationException: Firely's typed getters on a value the tolerant parser kept raw (a single Dosage where a
         // list belongs, a number for a uri). NullReferenceException: a null inside a list (e.g. "coding": [null]). Both were

@@ -16,8 +16,8 @@ public sealed record PrefetchKey(string Key, string ResourceType, string Templat
 public static class PrefetchKeys
 {
     public static readonly PrefetchKey Patient = new("patient", "Patient", "Patient/{{context.patientId}}", Required: false);
-    public static readonly PrefetchKey MedicationStatements = new("medicationStatements", "MedicationStatement", "MedicationStatement?patient={{context.patientId}}", Required: true);
-    public static readonly PrefetchKey MedicationRequests = new("medicationRequests", "MedicationRequest", "MedicationRequest?patient={{context.patientId}}", Required: true);
+    public static readonly PrefetchKey MedicationStatements = new("medicationStatements", "MedicationStatement", "MedicationStatement?patient={{context.patientId}}&_include=MedicationStatement:medication", Required: true);
+    public static readonly PrefetchKey MedicationRequests = new("medicationRequests", "MedicationRequest", "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication", Required: true);
     public static readonly PrefetchKey Observations = new("observations", "Observation", "Observation?patient={{context.patientId}}&category=survey", Required: false);
 
     public static IReadOnlyList<PrefetchKey> All { get; } = [Patient, MedicationStatements, MedicationRequests, Observations];

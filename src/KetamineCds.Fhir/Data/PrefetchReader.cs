@@ -22,6 +22,12 @@ public enum PrefetchState
 /// <summary>Resources read from one prefetch key or FHIR search, with what could not be read.</summary>
 public sealed record ResourceBatch(PrefetchState State, IReadOnlyList<Resource> Resources, int Skipped, string? NextLink)
 {
+    /// <summary>Medication resources that came with the search (_include), for medicationReference.</summary>
+    public IReadOnlyList<Medication> IncludedMedications { get; init; } = [];
+
+    /// <summary>Resources kept although the parser reported errors in them (read as far as possible, and disclosed).</summary>
+    public int ReadWithErrors { get; init; }
+
     public static ResourceBatch Missing { get; } = new(PrefetchState.Missing, [], 0, null);
 }
 
@@ -88,7 +94,9 @@ public static class PrefetchReader
     private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, string resourceType, string patientId, PrefetchState state, string? next, ResourceScreen? screen)
     {
         var resources = new List<Resource>();
+        var included = new List<Medication>();
         var skipped = 0;
+        var withErrors = 0;
         foreach (var entry in entries)
         {
             if (entry.ValueKind != JsonValueKind.Object)
@@ -98,7 +106,18 @@ public static class PrefetchReader
             }
 
             var type = TypeOf(entry);
-            if (type != resourceType)
+            if (type == "Medication" && IsMedicationType(resourceType))
+            {
+                // _include=...:medication: the Medication a medicationReference points to.
+                if (FhirJson.ReadTolerant(entry, out _) is Medication medication)
+                {
+                    included.Add(medication);
+                }
+
+                continue;
+            }
+
+            if (type != resourceType && !(IsMedicationType(resourceType) && IsMedicationType(type)))
             {
                 // Included resources of other types (Medication, OperationOutcome of search mode "outcome") are not ours to count.
                 if (type is null)
@@ -115,19 +134,29 @@ public static class PrefetchReader
                 continue;
             }
 
-            // A resource the parser reports errors for is not guessed at: it is skipped, counted and disclosed on the cards.
+            // A medication the parser reports errors in is read as far as possible (a stray field must not hide a
+            // benzodiazepine; its reader guards every typed getter) and counted, so the cards can say so. Anything else
+            // with errors, or that cannot be read at all, is skipped and counted.
             var resource = FhirJson.ReadTolerant(raw, out var error);
-            if (resource is null || error is not null || !BelongsTo(resource, patientId))
+            if (resource is null || (error is not null && !IsMedicationType(type)) || !BelongsTo(resource, patientId))
             {
                 skipped++;
                 continue;
             }
 
+            if (error is not null)
+            {
+                withErrors++;
+            }
+
             resources.Add(resource);
         }
 
-        return new ResourceBatch(state, resources, skipped, next);
+        return new ResourceBatch(state, resources, skipped, next) { IncludedMedications = included, ReadWithErrors = withErrors };
     }
+
+    /// <summary>A medication key may carry statements and requests alike (an EHR puts entries under the wrong key).</summary>
+    private static bool IsMedicationType(string? type) => type is "MedicationStatement" or "MedicationRequest";
 
     private static string? TypeOf(JsonElement element) =>
         element.TryGetProperty("resourceType", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;

@@ -33,7 +33,10 @@ public sealed class ResourceScreen
     public bool MayBeRelevant(string rawJson)
     {
         ArgumentNullException.ThrowIfNull(rawJson);
-        return rawJson.Contains("\\u", StringComparison.Ordinal) || rawJson.AsSpan().ContainsAny(_needles);
+        // A medicationReference may point to a Medication elsewhere in the bundle: the entry alone cannot tell.
+        return rawJson.Contains("\\u", StringComparison.Ordinal)
+            || rawJson.Contains("\"medicationReference\"", StringComparison.Ordinal)
+            || rawJson.AsSpan().ContainsAny(_needles);
     }
 
     public bool MayBeRelevant(JsonElement element) => MayBeRelevant(element.GetRawText());

@@ -10,23 +10,26 @@ namespace KetamineCds.Fhir.Facts;
 /// </summary>
 public static class MedicationFactReader
 {
-    public static MedicationFact? Read(Resource resource, MedicationSource requestSource = MedicationSource.Request) => resource switch
+    /// <param name="medications">Medication resources included alongside (e.g. by _include), keyed "Medication/id",
+    /// for a medicationReference that is not to a contained resource.</param>
+    public static MedicationFact? Read(Resource resource, MedicationSource requestSource = MedicationSource.Request,
+        IReadOnlyDictionary<string, Medication>? medications = null) => resource switch
     {
-        MedicationStatement statement => FromStatement(statement),
-        MedicationRequest request => FromRequest(request, requestSource),
+        MedicationStatement statement => FromStatement(statement, medications),
+        MedicationRequest request => FromRequest(request, requestSource, medications),
         _ => null,
     };
 
-    private static MedicationFact FromStatement(MedicationStatement statement)
+    private static MedicationFact FromStatement(MedicationStatement statement, IReadOnlyDictionary<string, Medication>? medications)
     {
-        var (codes, texts, ingredients) = ReadMedication(statement.Medication, statement.Contained);
+        var (codes, texts, ingredients) = ReadMedication(statement.Medication, statement.Contained, medications);
         var dosages = statement.Dosage.Where(d => d is not null).Select(ReadDosage).ToList();
         var (start, end) = ReadEffective(statement.Effective);
         return new MedicationFact
         {
             Reference = $"MedicationStatement/{statement.Id}",
             Source = MedicationSource.Statement,
-            Status = Raw(statement.StatusElement) ?? "unknown",
+            Status = Raw(statement.StatusElement) ?? "(missing)",
             Codes = codes,
             Texts = texts,
             Ingredients = ingredients,
@@ -38,9 +41,9 @@ public static class MedicationFactReader
         };
     }
 
-    private static MedicationFact FromRequest(MedicationRequest request, MedicationSource source)
+    private static MedicationFact FromRequest(MedicationRequest request, MedicationSource source, IReadOnlyDictionary<string, Medication>? medications)
     {
-        var (codes, texts, ingredients) = ReadMedication(request.Medication, request.Contained);
+        var (codes, texts, ingredients) = ReadMedication(request.Medication, request.Contained, medications);
         var dosages = request.DosageInstruction.Where(d => d is not null).Select(ReadDosage).ToList();
         var linked = request.BasedOn.Select(r => r.Reference);
         if (request.PriorPrescription?.Reference is { } prior)
@@ -52,7 +55,7 @@ public static class MedicationFactReader
         {
             Reference = $"MedicationRequest/{request.Id}",
             Source = source,
-            Status = Raw(request.StatusElement) ?? "unknown",
+            Status = Raw(request.StatusElement) ?? "(missing)",
             Intent = Raw(request.IntentElement),
             Codes = codes,
             Texts = texts,
@@ -60,13 +63,13 @@ public static class MedicationFactReader
             Dosages = dosages,
             Route = dosages.Select(d => d.Route).FirstOrDefault(r => r is not null),
             LinkedReferences = linked.OfType<string>().ToList(),
-            EffectiveEnd = request.DispenseRequest?.ValidityPeriod?.End is { } end ? ParseDate(end, endOfPeriod: true) : null,
+            // dispenseRequest.validityPeriod says until when it may be filled, not whether the patient still takes it.
             EffectiveStart = request.AuthoredOn is { } authored ? ParseDate(authored, endOfPeriod: false) : null,
         };
     }
 
     private static (List<CodeFact> Codes, List<string> Texts, List<IngredientStrengthFact> Ingredients) ReadMedication(
-        DataType? medication, List<Resource> contained)
+        DataType? medication, List<Resource> contained, IReadOnlyDictionary<string, Medication>? medications)
     {
         switch (medication)
         {
@@ -80,8 +83,10 @@ public static class MedicationFactReader
                     texts.Add(reference.Display);
                 }
 
-                var target = reference.Reference is { } r && r.StartsWith('#')
-                    ? contained.OfType<Medication>().FirstOrDefault(m => m.Id == r[1..])
+                var target = reference.Reference is { } r
+                    ? r.StartsWith('#')
+                        ? contained.OfType<Medication>().FirstOrDefault(m => m.Id == r[1..])
+                        : medications?.FirstOrDefault(m => r == m.Key || r.EndsWith("/" + m.Key, StringComparison.Ordinal)).Value
                     : null;
                 if (target is null)
                 {
