@@ -7,7 +7,12 @@ using KetamineCds.Fhir.Facts;
 namespace KetamineCds.Fhir.Data;
 
 /// <summary>The EHR's FHIR server as the hook request names it (fhirServer + fhirAuthorization).</summary>
-public sealed record FhirServerAccess(Uri BaseUrl, string? AccessToken, string? TokenType, string? Scope);
+public sealed record FhirServerAccess(Uri BaseUrl, string? AccessToken, string? TokenType, string? Scope)
+{
+    /// <summary>When the hook call was parsed (Stopwatch timestamp): the fallback's deadline counts from here, so the
+    /// whole answer, not only the fetching, stays within it.</summary>
+    public long StartedTimestamp { get; init; } = System.Diagnostics.Stopwatch.GetTimestamp();
+}
 
 /// <summary>Reads a FHIR search from the EHR's FHIR server when prefetch did not deliver it.</summary>
 public interface IFhirFallback

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
@@ -22,12 +21,6 @@ public sealed partial class FhirServerFallback(
     IOptions<FhirFallbackOptions> options,
     ILogger<FhirServerFallback> logger) : IFhirFallback
 {
-    /// <summary>
-    /// One budget per hook call. The gatherer passes the same <see cref="FhirServerAccess"/> instance (built once per
-    /// request by the parser) for every key it fetches, so the budget starts at the first fetch and is shared by all.
-    /// </summary>
-    private static readonly ConditionalWeakTable<FhirServerAccess, StrongBox<long>> Deadlines = [];
-
     public async Task<ResourceBatch> SearchAsync(FhirServerAccess server, PrefetchKey key, string patientId, string? continueFrom, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(server);
@@ -41,7 +34,8 @@ public sealed partial class FhirServerFallback(
         }
 
         var o = options.Value;
-        var deadline = Deadlines.GetValue(server, _ => new StrongBox<long>(started + (long)(o.DeadlineMilliseconds * (Stopwatch.Frequency / 1000.0)))).Value;
+        // One budget per hook call, counted from when the call was parsed and shared by every key, page and retry.
+        var deadline = server.StartedTimestamp + (long)(o.DeadlineMilliseconds * (Stopwatch.Frequency / 1000.0));
         var callPolicy = new FhirCallPolicy(decision.Server.BaseUrl, decision.Server.AllowPrivateAddress, o.AllowHttpLoopback, deadline);
         var remaining = callPolicy.Remaining;
         if (remaining <= TimeSpan.Zero)
