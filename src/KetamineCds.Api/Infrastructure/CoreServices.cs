@@ -21,12 +21,14 @@ public static class CoreServices
         services.AddSingleton(TimeProvider.System);
 
         // Clinical knowledge: loaded once at start-up from fhir-profiles; a broken artifact stops the service from starting.
-        services.AddSingleton(sp => KnowledgeLoader.Load(Options(sp).KnowledgeDirectory));
+        // The fhir-profiles artifacts are read once; the knowledge and the outcome definitions both come from them.
+        services.AddSingleton(sp => new KnowledgeArtifacts(KnowledgeLoader.ReadArtifacts(Options(sp).KnowledgeDirectory)));
+        services.AddSingleton(sp => KnowledgeLoader.Load(sp.GetRequiredService<KnowledgeArtifacts>().Files));
         services.AddSingleton<MedicationClassifier>();
         services.AddSingleton<ISigTextParser, SigTextParser>();
         services.AddSingleton<DailyDoseCalculator>();
         services.AddSingleton(sp => new RuleSettings(Options(sp).BenzodiazepineThresholdLorazepamMgPerDay));
-        services.AddSingleton(sp => AssessmentReader.LoadDefinitions(KnowledgeLoader.ReadArtifacts(Options(sp).KnowledgeDirectory)));
+        services.AddSingleton(sp => AssessmentReader.LoadDefinitions(sp.GetRequiredService<KnowledgeArtifacts>().Files));
         services.AddSingleton<OutcomeCalculator>();
         services.AddSingleton(sp => new AssessmentReader(Options(sp).AssessmentCodes
             .GroupBy(c => c.Kind)
@@ -43,6 +45,9 @@ public static class CoreServices
         services.AddScoped<FeedbackHandler>();
         return services;
     }
+
+    /// <summary>The fhir-profiles files (path under fhir-profiles to JSON), read once at start-up.</summary>
+    private sealed record KnowledgeArtifacts(IReadOnlyDictionary<string, string> Files);
 
     private static CdsOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<CdsOptions>>().Value;
 }

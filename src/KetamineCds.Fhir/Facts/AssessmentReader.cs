@@ -2,6 +2,7 @@ using System.Globalization;
 using Hl7.Fhir.Model;
 using KetamineCds.Clinical.Outcomes;
 using KetamineCds.Fhir.Knowledge;
+using static KetamineCds.Fhir.Knowledge.CodeSystemProperties;
 
 namespace KetamineCds.Fhir.Facts;
 
@@ -192,16 +193,4 @@ public sealed class AssessmentReader
         raw ??= observation.Issued?.ToString("o", CultureInfo.InvariantCulture);
         return raw is null ? null : MedicationFactReader.ParseDate(raw, endOfPeriod: false);
     }
-
-    private static CodeSystem.ConceptDefinitionComponent Concept(CodeSystem cs, string code) =>
-        cs.Concept.FirstOrDefault(c => c.Code == code)
-        ?? throw new InvalidDataException($"fhir-profiles: {cs.Url} has no concept '{code}'.");
-
-    private static decimal DecimalProperty(CodeSystem.ConceptDefinitionComponent concept, string code) =>
-        concept.Property.FirstOrDefault(p => p.Code == code)?.Value switch
-        {
-            FhirDecimal { Value: { } d } => d,
-            Integer { Value: { } i } => i,
-            _ => throw new InvalidDataException($"fhir-profiles: assessment concept {concept.Code} lacks decimal property '{code}'."),
-        };
 }

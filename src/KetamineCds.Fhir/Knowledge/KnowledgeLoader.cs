@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Reflection;
 using Hl7.Fhir.Model;
 using KetamineCds.Clinical.Knowledge;
+using static KetamineCds.Fhir.Knowledge.CodeSystemProperties;
 
 namespace KetamineCds.Fhir.Knowledge;
 
@@ -64,8 +64,8 @@ public static class KnowledgeLoader
         var findingSystem = Required(codeSystems, FindingSystem);
         var thresholdConcept = Concept(findingSystem, "benzodiazepine-threshold");
         var lamotrigineConcept = Concept(findingSystem, "lamotrigine-concurrent");
-        var primary = LoadEquivalence(Required(codeSystems, StringProperty(thresholdConcept, "primary-table")), ingredients);
-        var alternate = LoadEquivalence(Required(codeSystems, StringProperty(thresholdConcept, "alternate-table")), ingredients);
+        var primary = LoadEquivalence(Required(codeSystems, CodeProperty(thresholdConcept, "primary-table")), ingredients);
+        var alternate = LoadEquivalence(Required(codeSystems, CodeProperty(thresholdConcept, "alternate-table")), ingredients);
         var thresholds = new RuleThresholds(
             DecimalProperty(thresholdConcept, "threshold-lorazepam-mg-per-day"),
             BooleanProperty(thresholdConcept, "threshold-inclusive"),
@@ -232,30 +232,6 @@ public static class KnowledgeLoader
 
     private static CodeSystem Required(Dictionary<string, CodeSystem> codeSystems, string url) =>
         codeSystems.TryGetValue(url.Split('|')[0], out var cs) ? cs : throw new InvalidDataException($"fhir-profiles: CodeSystem {url} is missing.");
-
-    private static CodeSystem.ConceptDefinitionComponent Concept(CodeSystem cs, string code) =>
-        cs.Concept.FirstOrDefault(c => c.Code == code) ?? throw new InvalidDataException($"fhir-profiles: {cs.Url} has no concept '{code}'.");
-
-    private static string CodeProperty(CodeSystem.ConceptDefinitionComponent concept, string code) =>
-        concept.Property.FirstOrDefault(p => p.Code == code)?.Value?.ToString()
-        ?? throw new InvalidDataException($"fhir-profiles: concept {concept.Code} lacks property '{code}'.");
-
-    private static string StringProperty(CodeSystem.ConceptDefinitionComponent concept, string code) => CodeProperty(concept, code);
-
-    private static decimal DecimalProperty(CodeSystem.ConceptDefinitionComponent concept, string code) =>
-        OptionalDecimal(concept, code) ?? throw new InvalidDataException($"fhir-profiles: concept {concept.Code} lacks decimal property '{code}'.");
-
-    private static decimal? OptionalDecimal(CodeSystem.ConceptDefinitionComponent concept, string code) =>
-        concept.Property.FirstOrDefault(p => p.Code == code)?.Value switch
-        {
-            FhirDecimal d => d.Value,
-            Integer i => i.Value,
-            null => null,
-            var other => decimal.Parse(other.ToString()!, CultureInfo.InvariantCulture),
-        };
-
-    private static bool BooleanProperty(CodeSystem.ConceptDefinitionComponent concept, string code) =>
-        concept.Property.FirstOrDefault(p => p.Code == code)?.Value is FhirBoolean { Value: true };
 
     private static List<string> Citations(IEnumerable<Extension> extensions) =>
         extensions.Where(e => e.Url == CitationExtension).Select(e => e.Value?.ToString()).OfType<string>().ToList();
