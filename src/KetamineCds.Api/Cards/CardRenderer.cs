@@ -81,10 +81,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         d.AppendLine($"- Patients on lamotrigine took more psychotropics: {Sd("psychotropics-lamotrigine-mean")} vs {Sd("psychotropics-no-lamotrigine-mean")} ({P("psychotropics-p")}).");
         d.AppendLine("- The authors conclude there is insufficient evidence that continuing lamotrigine attenuates the antidepressant effect; " +
                      "a small observational study that found no significant difference cannot rule one out.");
-        AppendDataNotes(d, context);
-        d.AppendLine();
-        d.AppendLine("This card informs; the prescriber decides.").AppendLine();
-        AppendCitation(d);
+        AppendClosing(d, context);
 
         return NewCard(FindingCodes.LamotrigineConcurrent, summary, "info", d, new KetamineCdsExtension
         {
@@ -128,10 +125,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
                      $"(QIDS-SR <= {Fig("remission-definition-max-qids")}).");
         d.AppendLine($"- Mean CADSS (SE) during treatment: {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without.");
         d.AppendLine($"- {Escape(_evidence.Limitations)}");
-        AppendDataNotes(d, context);
-        d.AppendLine();
-        d.AppendLine("This card informs; the prescriber decides.").AppendLine();
-        AppendCitation(d);
+        AppendClosing(d, context);
         return NewCard(FindingCodes.KetamineCourse, summary, "info", d, new KetamineCdsExtension
         {
             Finding = FindingCodes.KetamineCourse,
@@ -302,10 +296,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             d.AppendLine($"- Source: {Escape(citation)}");
         }
 
-        AppendDataNotes(d, context);
-        d.AppendLine();
-        d.AppendLine("This card informs; the prescriber decides.").AppendLine();
-        AppendCitation(d);
+        AppendClosing(d, context);
 
         var anyCounted = a.Lines.Any(l => l.Counted);
         return NewCard(finding.Code, summary, indicator, d, new KetamineCdsExtension
@@ -374,6 +365,15 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             d.AppendLine();
             d.AppendLine($"**Data note:** {context.ReadWithErrors} resource(s) had format errors and were read as far as possible.");
         }
+    }
+
+    /// <summary>Every evidence card ends the same way: data notes, who decides, and the citation.</summary>
+    private void AppendClosing(StringBuilder d, RenderContext context)
+    {
+        AppendDataNotes(d, context);
+        d.AppendLine();
+        d.AppendLine("This card informs; the prescriber decides.").AppendLine();
+        AppendCitation(d);
     }
 
     private void AppendCitation(StringBuilder d)

@@ -63,9 +63,5 @@ public sealed class FeedbackHandler(JsonRequestReader reader, ILogger<FeedbackHa
         }
     }
 
-    private IResult Refuse(string serviceId, RequestError error)
-    {
-        Log.HookRefused(logger, serviceId, error.Status, error.Code, error.Message);
-        return OperationOutcomes.Result(error.Status, error.Code, error.Message);
-    }
+    private IResult Refuse(string serviceId, RequestError error) => OperationOutcomes.Refuse(logger, serviceId, error);
 }

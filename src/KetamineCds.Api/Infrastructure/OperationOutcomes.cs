@@ -28,6 +28,14 @@ public static class OperationOutcomes
         return Results.Text(FhirJson.Serialize(outcome), ContentType, statusCode: status);
     }
 
+    /// <summary>A refused CDS call: logged once at the boundary (codes only), answered with an OperationOutcome.</summary>
+    public static IResult Refuse(ILogger logger, string serviceId, KetamineCds.Api.CdsHooks.RequestError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        Log.HookRefused(logger, serviceId, error.Status, error.Code, error.Message);
+        return Result(error.Status, error.Code, error.Message);
+    }
+
     public static Task WriteAsync(HttpContext context, int status, string code, string message)
     {
         ArgumentNullException.ThrowIfNull(context);
