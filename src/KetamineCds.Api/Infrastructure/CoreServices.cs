@@ -25,6 +25,7 @@ public static class CoreServices
         services.AddSingleton(sp => new KnowledgeArtifacts(KnowledgeLoader.ReadArtifacts(Options(sp).KnowledgeDirectory)));
         services.AddSingleton(sp => KnowledgeLoader.Load(sp.GetRequiredService<KnowledgeArtifacts>().Files));
         services.AddSingleton<MedicationClassifier>();
+        services.AddSingleton(sp => sp.GetRequiredService<ClinicalKnowledge>().Sig);
         services.AddSingleton<ISigTextParser, SigTextParser>();
         services.AddSingleton<DailyDoseCalculator>();
         services.AddSingleton(sp => new RuleSettings(Options(sp).BenzodiazepineThresholdLorazepamMgPerDay));

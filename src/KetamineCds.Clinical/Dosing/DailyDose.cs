@@ -48,14 +48,29 @@ public sealed record DailyDose
 
     public bool IsKnown => MgPerDay is not null;
 
-    public static DailyDose Unknown(string reason) => new() { UnknownReason = reason };
+    /// <summary>
+    /// The route the dosage lines name, structured (Dosage.route) or read from the sig text ("IV", "under the
+    /// tongue"); null when none does. Known even when the dose is not, so a non-oral entry is named as such.
+    /// </summary>
+    public string? Route { get; init; }
+
+    public static DailyDose Unknown(string reason, string? route = null) => new() { UnknownReason = reason, Route = route };
 }
 
-/// <summary>Reads free-text sigs into structured dosage lines. The default reads nothing.</summary>
+/// <summary>Reads free-text sigs into structured dosage lines.</summary>
 public interface ISigTextParser
 {
+    /// <summary>The words the parser knows; the calculator reads timing.code with the same vocabulary.</summary>
+    SigVocabulary Vocabulary { get; }
+
     SigParseResult Parse(string text);
 }
 
 /// <summary>What a sig parser understood; <see cref="Unparsed"/> names what it could not read.</summary>
-public sealed record SigParseResult(IReadOnlyList<DosageFact> Dosages, string? Unparsed);
+/// <param name="Dosages">The dosage lines read.</param>
+/// <param name="Unparsed">The record's words from the first to the last part not understood, verbatim; null when all was read.</param>
+public sealed record SigParseResult(IReadOnlyList<DosageFact> Dosages, string? Unparsed)
+{
+    /// <summary>Each stretch of the sig not understood, verbatim (the record's exact words, never rejoined).</summary>
+    public IReadOnlyList<string> UnparsedParts { get; init; } = Unparsed is null ? [] : [Unparsed];
+}

@@ -49,12 +49,19 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
     {
         var fact = medication.Fact;
         var lines = fact.Dosages.ToList();
+
+        // The route the entry names, structured or read from its sig: kept on the result even when the dose is
+        // unknown, so a non-oral entry is named as not oral rather than as unreadable.
+        var route = lines.Select(l => l.Route).FirstOrDefault(r => !string.IsNullOrWhiteSpace(r));
+        DailyDose Fail(string reason) => DailyDose.Unknown(reason, route);
+        void NoteRoute(SigParseResult parsed) => route ??= parsed.Dosages.Select(d => d.Route).FirstOrDefault(r => r is not null);
+
         if (asOf is { } now && lines.Count > 0)
         {
             var current = lines.Where(l => l.Timing?.BoundsEnd is not { } end || end >= now).ToList();
             if (current.Count == 0)
             {
-                return DailyDose.Unknown("every dosage line has ended (timing bounds are in the past)");
+                return Fail("every dosage line has ended (timing bounds are in the past)");
             }
 
             lines = current;
@@ -68,9 +75,10 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             if (line.Dose is null && line.DoseRangeHigh is null && !string.IsNullOrWhiteSpace(line.Text))
             {
                 var parsed = sigParser.Parse(line.Text);
+                NoteRoute(parsed);
                 if (parsed.Dosages.Count == 0 || parsed.Unparsed is not null)
                 {
-                    return DailyDose.Unknown($"the sig \"{line.Text}\" could not be read{(parsed.Unparsed is null ? "" : $" (not understood: \"{parsed.Unparsed}\")")}");
+                    return Fail($"the sig \"{line.Text}\" could not be read{NotUnderstood(parsed)}");
                 }
 
                 expanded.AddRange(parsed.Dosages.Select(d => d with
@@ -79,8 +87,22 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
                     AsNeeded = d.AsNeeded || line.AsNeeded,
                     MaxDosePerPeriod = d.MaxDosePerPeriod ?? line.MaxDosePerPeriod,
                     MaxDosePerAdministration = d.MaxDosePerAdministration ?? line.MaxDosePerAdministration,
-                    Route = d.Route ?? line.Route,
+                    Route = line.Route ?? d.Route,
                 }));
+            }
+            else if (!string.IsNullOrWhiteSpace(line.Text) && AdministrationsPerDay(line.Timing, Vocabulary, out _, out _) is null)
+            {
+                // Epic sends the dose structured (doseQuantity 1 tablet) and the schedule only in the sig text
+                // ("Take 1 tablet by mouth 2 (two) times daily."): the text supplies what the structure lacks.
+                var parsed = sigParser.Parse(line.Text);
+                NoteRoute(parsed);
+                var withText = FromText(line, parsed);
+                if (withText.Reason is not null && !(line.AsNeeded && line.MaxDosePerPeriod is not null))
+                {
+                    return Fail(withText.Reason);
+                }
+
+                expanded.Add(withText.Line ?? line);
             }
             else
             {
@@ -94,9 +116,10 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             foreach (var text in fact.Texts.Where(t => !string.IsNullOrWhiteSpace(t)))
             {
                 var parsed = sigParser.Parse(text);
+                NoteRoute(parsed);
                 if (parsed.Dosages.Count > 0 && parsed.Unparsed is not null)
                 {
-                    return DailyDose.Unknown($"the medication text \"{text}\" could not be read (not understood: \"{parsed.Unparsed}\")");
+                    return Fail($"the medication text \"{text}\" could not be read{NotUnderstood(parsed)}");
                 }
 
                 if (parsed.Dosages.Count > 0)
@@ -108,7 +131,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
 
             if (expanded.Count == 0)
             {
-                return DailyDose.Unknown("no dosage was given");
+                return Fail("no dosage was given");
             }
         }
 
@@ -122,7 +145,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             var result = CalculateLine(medication, line);
             if (result.Unknown is not null)
             {
-                return DailyDose.Unknown(result.Unknown);
+                return Fail(result.Unknown);
             }
 
             total += result.MgPerDay;
@@ -147,7 +170,55 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             IsUpTo = upTo,
             Derivations = derivations.Distinct().ToList(),
             Calculation = string.Join(" + ", parts),
+            Route = route,
         };
+    }
+
+    /// <summary>The words of the sig itself, quoted.</summary>
+    private SigVocabulary Vocabulary => sigParser.Vocabulary;
+
+    /// <summary>" (not understood: "a", "b")": each part the reader could not place, quoted verbatim.</summary>
+    private static string NotUnderstood(SigParseResult parsed) =>
+        parsed.UnparsedParts.Count == 0 ? "" : $" (not understood: {string.Join(", ", parsed.UnparsedParts.Select(p => $"\"{p}\""))})";
+
+    /// <summary>
+    /// A structured line without a usable frequency, completed from its sig text: the timing, as needed, maximums and
+    /// route come from the text; the structured dose stays. A text that cannot be read, or that gives another amount
+    /// in the same unit, is not used: the reason says so.
+    /// </summary>
+    private static (DosageFact? Line, string? Reason) FromText(DosageFact line, SigParseResult parsed)
+    {
+        var quoted = $"\"{line.Text}\"";
+        if (parsed.Dosages.Count != 1 || parsed.Unparsed is not null)
+        {
+            return (null, parsed.Dosages.Count > 1
+                ? $"no structured frequency was given, and the sig {quoted} has several dosage lines"
+                : $"no structured frequency was given, and the sig {quoted} could not be read{NotUnderstood(parsed)}");
+        }
+
+        var text = parsed.Dosages[0];
+        if (text.Timing is null && !(text.AsNeeded && text.MaxDosePerPeriod is not null))
+        {
+            return (null, $"no frequency was given (neither structured nor in the sig {quoted})");
+        }
+
+        var structured = line.Dose ?? line.DoseRangeHigh;
+        var fromText = text.Dose ?? text.DoseRangeHigh;
+        if (structured is not null && fromText is not null && (structured.Code ?? structured.Unit) == (fromText.Code ?? fromText.Unit)
+            && structured.Value != fromText.Value)
+        {
+            return (null, $"the structured dose ({structured}) and the sig {quoted} give different amounts");
+        }
+
+        return (line with
+        {
+            Timing = text.Timing,
+            AsNeeded = line.AsNeeded || text.AsNeeded,
+            MaxDosePerPeriod = line.MaxDosePerPeriod ?? text.MaxDosePerPeriod,
+            MaxDosePerAdministration = line.MaxDosePerAdministration ?? text.MaxDosePerAdministration,
+            Route = line.Route ?? text.Route,
+            ParsedFromText = true,
+        }, null);
     }
 
     private sealed record LineResult(decimal MgPerDay, bool UpTo, IReadOnlyList<DoseDerivation> Derivations, string Calculation, string? Unknown)
@@ -155,7 +226,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
         public static LineResult Fail(string reason) => new(0, false, [], "", reason);
     }
 
-    private static LineResult CalculateLine(RecognizedMedication medication, DosageFact line)
+    private LineResult CalculateLine(RecognizedMedication medication, DosageFact line)
     {
         var derivations = new List<DoseDerivation>();
         if (line.ParsedFromText)
@@ -208,7 +279,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             doseText = $"{maxAdminText} (the most per dose)";
         }
 
-        var frequency = AdministrationsPerDay(line.Timing, out var frequencyText, out var frequencyIsMax);
+        var frequency = AdministrationsPerDay(line.Timing, Vocabulary, out var frequencyText, out var frequencyIsMax);
         if (frequencyIsMax)
         {
             // frequencyMax / periodMax: the most doses the timing allows.
@@ -579,7 +650,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
     /// is given: the most doses the sig allows); else the number of when/timeOfDay entries (each once a day); else
     /// timing.code, read as HL7 v3 GTSAbbreviation (terminology.hl7.org CodeSystem v3-GTSAbbreviation).
     /// </summary>
-    internal static decimal? AdministrationsPerDay(TimingFact? timing, out string text, out bool isMaximum)
+    internal static decimal? AdministrationsPerDay(TimingFact? timing, SigVocabulary vocabulary, out string text, out bool isMaximum)
     {
         text = "";
         isMaximum = false;
@@ -624,7 +695,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
 
         foreach (var code in timing.Codes.Select(c => c.Code).Append(timing.CodeText))
         {
-            if (code is not null && GtsPerDay(code) is { } perDay)
+            if (code is not null && GtsPerDay(code, vocabulary) is { } perDay)
             {
                 text = $"{Format(perDay)}/day ({code.Trim().ToUpperInvariant()})";
                 return perDay;
@@ -642,22 +713,15 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
         return null;
     }
 
-    /// <summary>HL7 v3 GTSAbbreviation codes (and the common spellings EHRs send) as administrations per day.</summary>
-    internal static decimal? GtsPerDay(string code) => code.Trim().ToUpperInvariant().Replace(".", "", StringComparison.Ordinal) switch
-    {
-        "QD" or "DAILY" or "QDAY" or "Q24H" or "AM" or "QAM" or "PM" or "QPM" or "BED" or "HS" or "QHS" or "QN" => 1m,
-        "BID" or "Q12H" => 2m,
-        "TID" or "Q8H" => 3m,
-        "QID" or "Q6H" => 4m,
-        "QOD" or "Q48H" => 0.5m,
-        "Q1H" => 24m,
-        "Q2H" => 12m,
-        "Q3H" => 8m,
-        "Q4H" => 6m,
-        "WK" or "QWK" => 1m / 7m,
-        "MO" => 1m / 30m,
-        _ => null,
-    };
+    /// <summary>
+    /// timing.code as administrations per day: HL7 v3 GTSAbbreviation codes and the one-word spellings EHRs send
+    /// (QHS, Q12H), from the sig vocabulary's frequency concepts (frequency / period).
+    /// </summary>
+    internal static decimal? GtsPerDay(string code, SigVocabulary vocabulary) =>
+        vocabulary.FrequencyByCode(code) is { Frequency: { } frequency, Period: { } period, PeriodUnit: var unit }
+            && PeriodInDays(period, unit) is { } days and > 0
+            ? frequency / days
+            : null;
 
     internal static decimal? PeriodInDays(decimal period, string? unit) => unit?.Trim().ToLowerInvariant() switch
     {

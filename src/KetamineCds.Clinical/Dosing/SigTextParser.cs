@@ -18,8 +18,11 @@ namespace KetamineCds.Clinical.Dosing;
 /// cannot place is returned, quoted, in <see cref="SigParseResult.Unparsed"/>: the calculator turns it into an
 /// explicit unknown rather than a guess.
 /// </remarks>
-public sealed class SigTextParser : ISigTextParser
+public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
 {
+    /// <summary>The words this parser knows (the sig vocabulary CodeSystem in fhir-profiles).</summary>
+    public SigVocabulary Vocabulary { get; } = vocabulary ?? throw new ArgumentNullException(nameof(vocabulary));
+
     public SigParseResult Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -28,7 +31,35 @@ public sealed class SigTextParser : ISigTextParser
             return new SigParseResult([], null);
         }
 
-        return new Reader(text, Tokenizer.Tokenize(text)).Read();
+        return new Reader(text, Normalize(Tokenizer.Tokenize(text), Vocabulary), Vocabulary).Read();
+    }
+
+    /// <summary>
+    /// Drops what EHRs write twice: a number word in parentheses after its number ("3 (three) times", Epic), the
+    /// number after its word ("two(2) times"), and a plural marker after a unit ("1 tab(s)", Oracle Health). Only an
+    /// exact repetition is dropped; "2 (three)" is kept and left unreadable.
+    /// </summary>
+    private static List<Token> Normalize(List<Token> tokens, SigVocabulary vocabulary)
+    {
+        var result = new List<Token>(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            result.Add(tokens[i]);
+            if (i + 3 < tokens.Count && tokens[i + 1] is { Kind: TokenKind.Punct, Text: "(" } && tokens[i + 3] is { Kind: TokenKind.Punct, Text: ")" })
+            {
+                var (first, inner) = (tokens[i], tokens[i + 2]);
+                var repeated =
+                    (first.Kind == TokenKind.Number && inner.Kind == TokenKind.Word && vocabulary.Word(SigTermKind.Number, inner.Text)?.Value == first.Value)
+                    || (first.Kind == TokenKind.Word && inner.Kind == TokenKind.Number && vocabulary.Word(SigTermKind.Number, first.Text)?.Value == inner.Value)
+                    || (first.Kind == TokenKind.Word && inner is { Kind: TokenKind.Word, Text: "s" } && vocabulary.Is(SigTermKind.DoseUnit, first.Text));
+                if (repeated)
+                {
+                    i += 3;
+                }
+            }
+        }
+
+        return result;
     }
 
     internal enum TokenKind
@@ -176,73 +207,31 @@ public sealed class SigTextParser : ISigTextParser
         }
     }
 
-    /// <summary>Dose units a sig may use, with the UCUM code the calculator reads.</summary>
-    internal static class Units
+    /// <summary>The vocabulary look-ups the reader makes, by word (the sig vocabulary CodeSystem in fhir-profiles).</summary>
+    private sealed class Units(SigVocabulary vocabulary)
     {
-        public static (string Unit, string Code)? Lookup(string word) => word switch
-        {
-            "mg" or "mgs" or "milligram" or "milligrams" => ("mg", "mg"),
-            "mcg" or "ug" or "µg" or "μg" or "microgram" or "micrograms" => ("mcg", "ug"),
-            "g" or "gm" or "gram" or "grams" => ("g", "g"),
-            "tab" or "tabs" or "tablet" or "tablets" or "tbl" => ("tablet", "{tbl}"),
-            "cap" or "caps" or "capsule" or "capsules" => ("capsule", "{capsule}"),
-            "ml" or "mls" or "milliliter" or "milliliters" or "millilitre" or "millilitres" or "cc" => ("mL", "mL"),
-            "spray" or "sprays" => ("spray", "{spray}"),
-            "puff" or "puffs" => ("puff", "{puff}"),
-            _ => null,
-        };
+        public (string Unit, string Code)? Lookup(string word) =>
+            vocabulary.Word(SigTermKind.DoseUnit, word) is { Ucum: { } code } term ? (term.UnitText ?? term.Display, code) : null;
 
-        public static bool IsMass(string code) => code is "mg" or "ug" or "g";
+        public bool IsMass(string code) => vocabulary.IsMassUnit(code);
 
-        public static decimal? NumberWord(string word) => word switch
-        {
-            "one" => 1m,
-            "two" => 2m,
-            "three" => 3m,
-            "four" => 4m,
-            "five" => 5m,
-            "six" => 6m,
-            "seven" => 7m,
-            "eight" => 8m,
-            "nine" => 9m,
-            "ten" => 10m,
-            "half" => 0.5m,
-            _ => null,
-        };
+        public bool IsVolumeWord(string? word) => vocabulary.Word(SigTermKind.DoseUnit, word) is { IsVolume: true };
 
-        public static decimal? TimesWord(string word) => word switch
-        {
-            "once" => 1m,
-            "twice" => 2m,
-            "thrice" => 3m,
-            _ => null,
-        };
+        public decimal? NumberWord(string word) => vocabulary.Word(SigTermKind.Number, word)?.Value;
+
+        public decimal? TimesWord(string word) => vocabulary.Word(SigTermKind.Times, word)?.Value;
 
         /// <summary>FHIR periodUnit (UCUM) for a written period.</summary>
-        public static string? Period(string? word) => word switch
-        {
-            "h" or "hr" or "hrs" or "hour" or "hours" => "h",
-            "d" or "day" or "days" => "d",
-            "wk" or "wks" or "week" or "weeks" => "wk",
-            "min" or "mins" or "minute" or "minutes" => "min",
-            _ => null,
-        };
+        public string? Period(string? word) => vocabulary.Word(SigTermKind.PeriodUnit, word)?.Ucum;
 
         /// <summary>Dose forms, salts and release words that may follow a strength ("0.5 mg tablet", "2 MG/ML Oral Solution").</summary>
-        public static bool IsFormWord(string word) => word is "tab" or "tabs" or "tablet" or "tablets" or "cap" or "caps" or "capsule"
-            or "capsules" or "solution" or "suspension" or "concentrate" or "oral" or "odt" or "disintegrating" or "chewable"
-            or "extended" or "release" or "er" or "xr" or "xl" or "sr" or "cr" or "ir" or "film" or "liquid" or "elixir"
-            or "intensol" or "injection" or "injectable" or "nasal" or "hcl" or "hydrochloride";
+        public bool IsFormWord(string word) => vocabulary.Is(SigTermKind.Form, word);
 
         /// <summary>Words that change what the sig means; never skipped as part of a drug name.</summary>
-        public static bool IsInstructionWord(string word) => word is "stop" or "stopped" or "hold" or "held" or "discontinue"
-            or "discontinued" or "dc" or "taper" or "tapering" or "wean" or "decrease" or "increase" or "reduce" or "not" or "no"
-            or "dont" or "off" or "until" or "then" or "after" or "before" or "if" or "skip" or "alternate" or "alternating"
-            or "start" or "restart" or "resume" or "test" or "trial";
+        public bool IsInstructionWord(string word) => vocabulary.Is(SigTermKind.Instruction, word);
 
         /// <summary>Words that carry nothing for the arithmetic ("take", "by", "with food").</summary>
-        public static bool IsFiller(string word) => word is "take" or "takes" or "taking" or "give" or "use" or "of" or "the"
-            or "with" or "water" or "food" or "orally" or "patient" or "pt" or "dose" or "sig";
+        public bool IsFiller(string word) => vocabulary.Is(SigTermKind.Filler, word);
     }
 
     private sealed record Frequency(decimal Count, decimal? CountMax, decimal Period, decimal? PeriodMax, string Unit, string Label)
@@ -256,7 +245,9 @@ public sealed class SigTextParser : ISigTextParser
         public QuantityFact? RangeLow { get; set; }
         public bool StrengthLike { get; set; }
         public bool UnitInherited { get; set; }
-        public bool EachNostril { get; set; }
+        public int DosesPerAdministration { get; set; } = 1;
+        public bool RouteIsGeneric { get; set; }
+        public bool StatedTotal { get; set; }
         public Frequency? Frequency { get; set; }
         public bool AsNeeded { get; set; }
         public RatioFact? MaxPerPeriod { get; set; }
@@ -280,9 +271,10 @@ public sealed class SigTextParser : ISigTextParser
         }
     }
 
-    private sealed class Reader(string text, List<Token> tokens)
+    private sealed class Reader(string text, List<Token> tokens, SigVocabulary vocabulary)
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+        private readonly Units _units = new(vocabulary);
         private readonly List<Clause> _clauses = [];
         private readonly List<(int Start, int End)> _unparsed = [];
         private Clause _clause = new();
@@ -332,7 +324,7 @@ public sealed class SigTextParser : ISigTextParser
                     return;
                 }
 
-                if (t.Kind == TokenKind.Word && !Units.IsInstructionWord(t.Text))
+                if (t.Kind == TokenKind.Word && !_units.IsInstructionWord(t.Text))
                 {
                     _pos++;
                 }
@@ -352,12 +344,41 @@ public sealed class SigTextParser : ISigTextParser
             }
         }
 
+        /// <summary>"(0.5 mg total)", "(0.5-1 mg total)": a mass amount, the word total, in parentheses.</summary>
+        private bool TryStatedTotal(int i, out Quantity quantity, out int next)
+        {
+            next = i;
+            quantity = new Quantity(null, null, false);
+            if (!IsPunct(i, "(") || !TryQuantity(i + 1, out var q, out var k) || q.Dose is not { Code: { } code } || !_units.IsMass(code)
+                || !vocabulary.TryMatch(SigTermKind.TotalMarker, tokens, k, out _, out var afterMarker) || !IsPunct(afterMarker, ")"))
+            {
+                return false;
+            }
+
+            quantity = q;
+            next = afterMarker + 1;
+            return true;
+        }
+
         private bool StartsSomething(int i) =>
             TryQuantity(i, out _, out _) || TryFrequency(i, out _, out _) || TryPrn(i, out _) || TryMaxMarker(i, out _, out _);
 
         private void Step()
         {
             var t = At(_pos);
+            if (TryStatedTotal(_pos, out var total, out var afterTotal))
+            {
+                // Epic: "Take 1 tablet (0.5 mg total) by mouth ...": the parenthesized amount is the whole dose per
+                // administration, which the EHR computed from the product; it replaces the count before it.
+                _clause.Dose = total.Dose;
+                _clause.RangeLow = total.Low;
+                _clause.StrengthLike = false;
+                _clause.StatedTotal = true;
+                _clause.Touch(At(_pos), At(afterTotal - 1));
+                _pos = afterTotal;
+                return;
+            }
+
             if (IsPunct(_pos, ",") && _pos > 0 && _pos + 1 < tokens.Count && At(_pos - 1) is { Kind: TokenKind.Number } before
                 && At(_pos + 1) is { Kind: TokenKind.Number } after && before.End == t.Start && after.Start == t.End)
             {
@@ -445,23 +466,28 @@ public sealed class SigTextParser : ISigTextParser
 
             if (TryRoute(_pos, out var route, out next))
             {
-                _clause.Route ??= route;
+                // "Inject 2 mg into the vein": the specific route replaces the generic one.
+                if (_clause.Route is null || (_clause.RouteIsGeneric && !route.IsGenericRoute))
+                {
+                    _clause.Route = route.Display;
+                    _clause.RouteIsGeneric = route.IsGenericRoute;
+                }
 
                 // "2 sprays in each nostril" is four sprays.
-                _clause.EachNostril |= Matches(_pos, "in", "each", "nostril") || Matches(_pos, "each", "nostril") || Matches(_pos, "per", "nostril");
+                _clause.DosesPerAdministration = Math.Max(_clause.DosesPerAdministration, route.DosesPerAdministration);
                 _clause.Touch(At(_pos), At(next - 1));
                 _pos = next;
                 return;
             }
 
-            if (t.Kind == TokenKind.Word && (Units.IsFiller(t.Text) || (Units.IsFormWord(t.Text) && _clause.HasDose)))
+            if (t.Kind == TokenKind.Word && (_units.IsFiller(t.Text) || (_units.IsFormWord(t.Text) && _clause.HasDose)))
             {
                 _pos++;
                 return;
             }
 
             if (IsWord(_pos, "for") && _pos + 1 < tokens.Count && At(_pos + 1).Kind == TokenKind.Word && !StartsSomething(_pos + 1)
-                && Units.Period(At(_pos + 1).Text) is null && !Units.IsInstructionWord(At(_pos + 1).Text))
+                && _units.Period(At(_pos + 1).Text) is null && !_units.IsInstructionWord(At(_pos + 1).Text))
             {
                 // "for anxiety": an indication, which does not change the arithmetic. "for 7 days" is not skipped.
                 _pos = SkipIndication(_pos + 1);
@@ -483,7 +509,7 @@ public sealed class SigTextParser : ISigTextParser
             while (i < tokens.Count && !StartsSomething(i) && TryRoute(i, out _, out _) is false)
             {
                 var t = At(i);
-                if (t.Kind == TokenKind.Word && !Units.IsInstructionWord(t.Text) && t.Text is not "for")
+                if (t.Kind == TokenKind.Word && !_units.IsInstructionWord(t.Text) && t.Text is not "for")
                 {
                     i++;
                 }
@@ -553,7 +579,7 @@ public sealed class SigTextParser : ISigTextParser
                 value = t.Value;
                 next = i + 1;
             }
-            else if (t.Kind == TokenKind.Word && Units.NumberWord(t.Text) is { } word)
+            else if (t.Kind == TokenKind.Word && _units.NumberWord(t.Text) is { } word)
             {
                 value = word;
                 next = i + 1;
@@ -628,7 +654,7 @@ public sealed class SigTextParser : ISigTextParser
                     high = upper;
                     next = afterUpper;
                 }
-                else if (upperUnit is null && unit is null && !IsTimesWord(afterUpper) && Units.Period(WordAt(afterUpper)) is null)
+                else if (upperUnit is null && unit is null && !IsTimesWord(afterUpper) && _units.Period(WordAt(afterUpper)) is null)
                 {
                     high = upper;
                     next = afterUpper;
@@ -644,7 +670,7 @@ public sealed class SigTextParser : ISigTextParser
                 }
 
                 // A bare number is a dose only where nothing else claims it: not "3 times", "3x", "6 hours".
-                if (IsTimesWord(next) || Units.Period(WordAt(next)) is not null || (next < tokens.Count && At(next).Kind == TokenKind.Number))
+                if (IsTimesWord(next) || _units.Period(WordAt(next)) is not null || (next < tokens.Count && At(next).Kind == TokenKind.Number))
                 {
                     return false;
                 }
@@ -660,10 +686,10 @@ public sealed class SigTextParser : ISigTextParser
             var strengthLike = false;
             var unitText = unit?.Unit;
             var unitCode = unit?.Code;
-            if (unit is { } u && Units.IsMass(u.Code) && IsPunct(next, "/"))
+            if (unit is { } u && _units.IsMass(u.Code) && IsPunct(next, "/"))
             {
                 var per = WordAt(next + 1);
-                if (per is "ml" or "mls" or "cc")
+                if (_units.IsVolumeWord(per))
                 {
                     // A concentration is a product's strength, never a dose.
                     strengthLike = true;
@@ -681,8 +707,8 @@ public sealed class SigTextParser : ISigTextParser
             }
 
             // "0.5 MG Oral Tablet", "1 mg tab [Ativan]": a strength as a product name writes it.
-            if (unit is { } mass && Units.IsMass(mass.Code)
-                && ((WordAt(next) is { } form && Units.IsFormWord(form)) || IsPunct(next, "[")))
+            if (unit is { } mass && _units.IsMass(mass.Code)
+                && ((WordAt(next) is { } form && _units.IsFormWord(form)) || IsPunct(next, "[")))
             {
                 strengthLike = true;
             }
@@ -693,16 +719,16 @@ public sealed class SigTextParser : ISigTextParser
         }
 
         private (string Unit, string Code)? UnitAt(int i) =>
-            i < tokens.Count && tokens[i].Kind == TokenKind.Word ? Units.Lookup(tokens[i].Text) : null;
+            i < tokens.Count && tokens[i].Kind == TokenKind.Word ? _units.Lookup(tokens[i].Text) : null;
 
         private string? WordAt(int i) => i < tokens.Count && tokens[i].Kind == TokenKind.Word ? tokens[i].Text : null;
 
-        private bool IsTimesWord(int i) => IsWord(i, "times") || IsWord(i, "time") || IsWord(i, "x");
+        private bool IsTimesWord(int i) => vocabulary.Is(SigTermKind.TimesMarker, WordAt(i));
 
         /// <summary>A count: a number, a number word, or once/twice.</summary>
         private bool TryCount(int i, out decimal count, out int next)
         {
-            if (i < tokens.Count && tokens[i].Kind == TokenKind.Word && Units.TimesWord(tokens[i].Text) is { } times)
+            if (i < tokens.Count && tokens[i].Kind == TokenKind.Word && _units.TimesWord(tokens[i].Text) is { } times)
             {
                 count = times;
                 next = i + 1;
@@ -716,7 +742,7 @@ public sealed class SigTextParser : ISigTextParser
                 return true;
             }
 
-            if (i < tokens.Count && tokens[i].Kind == TokenKind.Word && Units.NumberWord(tokens[i].Text) is { } word && word >= 1)
+            if (i < tokens.Count && tokens[i].Kind == TokenKind.Word && _units.NumberWord(tokens[i].Text) is { } word && word >= 1)
             {
                 count = word;
                 next = i + 1;
@@ -727,59 +753,6 @@ public sealed class SigTextParser : ISigTextParser
             next = i;
             return false;
         }
-
-        private static readonly (string[] Words, decimal Count, decimal Period, string Unit)[] FixedFrequencies =
-        [
-            (["every", "other", "day"], 1, 2, "d"),
-            (["every", "other", "week"], 1, 2, "wk"),
-            (["in", "the", "morning"], 1, 1, "d"),
-            (["in", "the", "evening"], 1, 1, "d"),
-            (["in", "the", "am"], 1, 1, "d"),
-            (["in", "the", "pm"], 1, 1, "d"),
-            (["at", "bed", "time"], 1, 1, "d"),
-            (["at", "bedtime"], 1, 1, "d"),
-            (["before", "bedtime"], 1, 1, "d"),
-            (["before", "bed"], 1, 1, "d"),
-            (["at", "night"], 1, 1, "d"),
-            (["at", "hs"], 1, 1, "d"),
-            (["every", "morning"], 1, 1, "d"),
-            (["every", "evening"], 1, 1, "d"),
-            (["every", "night"], 1, 1, "d"),
-            (["every", "bedtime"], 1, 1, "d"),
-            (["each", "morning"], 1, 1, "d"),
-            (["each", "evening"], 1, 1, "d"),
-            (["each", "night"], 1, 1, "d"),
-            (["every", "day"], 1, 1, "d"),
-            (["each", "day"], 1, 1, "d"),
-            (["per", "day"], 1, 1, "d"),
-            (["a", "day"], 1, 1, "d"),
-            (["/", "day"], 1, 1, "d"),
-            (["/", "d"], 1, 1, "d"),
-            (["every", "week"], 1, 1, "wk"),
-            (["per", "week"], 1, 1, "wk"),
-            (["a", "week"], 1, 1, "wk"),
-            (["/", "week"], 1, 1, "wk"),
-            (["/", "wk"], 1, 1, "wk"),
-            (["qd"], 1, 1, "d"),
-            (["qday"], 1, 1, "d"),
-            (["daily"], 1, 1, "d"),
-            (["everyday"], 1, 1, "d"),
-            (["nightly"], 1, 1, "d"),
-            (["bedtime"], 1, 1, "d"),
-            (["qhs"], 1, 1, "d"),
-            (["hs"], 1, 1, "d"),
-            (["qam"], 1, 1, "d"),
-            (["am"], 1, 1, "d"),
-            (["qpm"], 1, 1, "d"),
-            (["pm"], 1, 1, "d"),
-            (["qn"], 1, 1, "d"),
-            (["qod"], 1, 2, "d"),
-            (["bid"], 2, 1, "d"),
-            (["tid"], 3, 1, "d"),
-            (["qid"], 4, 1, "d"),
-            (["weekly"], 1, 1, "wk"),
-            (["qwk"], 1, 1, "wk"),
-        ];
 
         /// <summary>A frequency: GTS abbreviations, "every 4 to 6 hours", "q4-6h", "1-2 times daily", "/day", "at bedtime".</summary>
         private bool TryFrequency(int i, out Frequency frequency, out int next)
@@ -809,7 +782,7 @@ public sealed class SigTextParser : ISigTextParser
                     afterCount = afterUpper;
                 }
 
-                var isOnceTwice = At(j).Kind == TokenKind.Word && Units.TimesWord(At(j).Text) is not null;
+                var isOnceTwice = At(j).Kind == TokenKind.Word && _units.TimesWord(At(j).Text) is not null;
                 var k = afterCount;
                 if (IsTimesWord(k))
                 {
@@ -850,7 +823,7 @@ public sealed class SigTextParser : ISigTextParser
                     }
                 }
 
-                if (Units.Period(WordAt(k)) is { } unit && (k > i + 1 || unit is "h"))
+                if (_units.Period(WordAt(k)) is { } unit && (k > i + 1 || unit is "h"))
                 {
                     frequency = new Frequency(1, null, every, everyMax, unit, Label(i, k));
                     next = k + 1;
@@ -862,7 +835,7 @@ public sealed class SigTextParser : ISigTextParser
             if (At(i).Kind == TokenKind.Every)
             {
                 var every = At(i).Value;
-                var unit = Units.Period(At(i).Text);
+                var unit = _units.Period(At(i).Text);
                 var k = i + 1;
                 decimal? everyMax = null;
                 if (IsPunct(k, "-") && k + 1 < tokens.Count && At(k + 1).Kind == TokenKind.Number)
@@ -871,7 +844,7 @@ public sealed class SigTextParser : ISigTextParser
                     k += 2;
                 }
 
-                if (Units.Period(WordAt(k)) is { } after && (unit is null || everyMax is not null))
+                if (_units.Period(WordAt(k)) is { } after && (unit is null || everyMax is not null))
                 {
                     unit = after;
                     k++;
@@ -885,14 +858,13 @@ public sealed class SigTextParser : ISigTextParser
                 }
             }
 
-            foreach (var (words, fixedCount, period, fixedUnit) in FixedFrequencies)
+            // GTS abbreviations and their spellings ("bid", "nightly", "every other day"), from the vocabulary.
+            if (vocabulary.TryMatch(SigTermKind.Frequency, tokens, i, out var fixedTerm, out var afterFixed)
+                && fixedTerm is { Frequency: { } fixedCount, Period: { } fixedPeriod, PeriodUnit: { } fixedUnit })
             {
-                if (Matches(i, words))
-                {
-                    frequency = new Frequency(fixedCount, null, period, null, fixedUnit, Label(i, i + words.Length - 1));
-                    next = i + words.Length;
-                    return true;
-                }
+                frequency = new Frequency(fixedCount, null, fixedPeriod, null, fixedUnit, Label(i, afterFixed - 1));
+                next = afterFixed;
+                return true;
             }
 
             return false;
@@ -904,15 +876,11 @@ public sealed class SigTextParser : ISigTextParser
             period = 1;
             unit = "d";
             next = i;
-            if (IsWord(i, "daily") || IsWord(i, "qd"))
+            // "3 times daily", "twice weekly": a once-per-period word (GTS QD, WK, MO and their one-word spellings).
+            if (vocabulary.Word(SigTermKind.Frequency, WordAt(i)) is { GtsCode: "QD" or "WK" or "MO", Period: { } onePeriod, PeriodUnit: { } oneUnit })
             {
-                next = i + 1;
-                return true;
-            }
-
-            if (IsWord(i, "weekly"))
-            {
-                unit = "wk";
+                period = onePeriod;
+                unit = oneUnit;
                 next = i + 1;
                 return true;
             }
@@ -932,7 +900,7 @@ public sealed class SigTextParser : ISigTextParser
                     k++;
                 }
 
-                if (Units.Period(WordAt(k)) is { } u && period > 0)
+                if (_units.Period(WordAt(k)) is { } u && period > 0)
                 {
                     unit = u;
                     next = k + 1;
@@ -946,36 +914,18 @@ public sealed class SigTextParser : ISigTextParser
 
         private string Label(int first, int last) => text[At(first).Start..At(last).End];
 
-        private bool TryPrn(int i, out int next)
-        {
-            foreach (var words in (string[][])[["prn"], ["as", "needed"], ["as", "need"], ["if", "needed"], ["when", "needed"], ["as", "required"], ["when", "required"], ["if", "required"]])
-            {
-                if (Matches(i, words))
-                {
-                    next = i + words.Length;
-                    return true;
-                }
-            }
-
-            next = i;
-            return false;
-        }
+        private bool TryPrn(int i, out int next) => vocabulary.TryMatch(SigTermKind.Prn, tokens, i, out _, out next);
 
         private bool TryMaxMarker(int i, out int next, out bool impliesDaily)
         {
             impliesDaily = false;
-            foreach (var words in (string[][])[["do", "not", "exceed"], ["not", "to", "exceed"], ["no", "more", "than"], ["not", "more", "than"], ["dne"], ["nte"], ["maximum"], ["max"], ["up", "to"]])
+            if (vocabulary.TryMatch(SigTermKind.Maximum, tokens, i, out var marker, out var k))
             {
-                if (!Matches(i, words))
-                {
-                    continue;
-                }
-
-                var k = i + words.Length;
-                if (words[0] == "up" && (!TryQuantity(k, out var q, out _) || q.Dose?.Unit is null))
+                if (marker.RequiresUnit && (!TryQuantity(k, out var q, out _) || q.Dose?.Unit is null))
                 {
                     // "up to 3 times a day" is a frequency, read elsewhere.
-                    continue;
+                    next = i;
+                    return false;
                 }
 
                 if (IsWord(k, "daily") || IsWord(k, "day") || IsWord(k, "day's"))
@@ -1048,57 +998,13 @@ public sealed class SigTextParser : ISigTextParser
             _pos = k;
         }
 
-        private bool TryRoute(int i, out string route, out int next)
-        {
-            foreach (var (words, name) in Routes)
-            {
-                if (Matches(i, words))
-                {
-                    route = name;
-                    next = i + words.Length;
-                    return true;
-                }
-            }
-
-            route = "";
-            next = i;
-            return false;
-        }
-
-        private static readonly (string[] Words, string Route)[] Routes =
-        [
-            (["by", "mouth"], "oral"),
-            (["per", "os"], "oral"),
-            (["po"], "oral"),
-            (["orally"], "oral"),
-            (["oral"], "oral"),
-            (["under", "the", "tongue"], "sublingual"),
-            (["sublingually"], "sublingual"),
-            (["sublingual"], "sublingual"),
-            (["sl"], "sublingual"),
-            (["intravenously"], "intravenous"),
-            (["intravenous"], "intravenous"),
-            (["iv"], "intravenous"),
-            (["intramuscularly"], "intramuscular"),
-            (["intramuscular"], "intramuscular"),
-            (["im"], "intramuscular"),
-            (["in", "each", "nostril"], "nasal"),
-            (["each", "nostril"], "nasal"),
-            (["per", "nostril"], "nasal"),
-            (["in", "one", "nostril"], "nasal"),
-            (["intranasally"], "nasal"),
-            (["intranasal"], "nasal"),
-            (["nasally"], "nasal"),
-            (["rectally"], "rectal"),
-            (["per", "rectum"], "rectal"),
-            (["pr"], "rectal"),
-        ];
+        private bool TryRoute(int i, out SigTerm route, out int next) => vocabulary.TryMatch(SigTermKind.Route, tokens, i, out route, out next);
 
         private SigParseResult Assemble()
         {
-            var unparsed = _unparsed.Count == 0
-                ? null
-                : string.Join("; ", _unparsed.Select(s => text[s.Start..s.End].Trim()));
+            // Quoted as the record wrote it: each part verbatim, and the summary from the first part to the last.
+            var parts = _unparsed.Select(s => text[s.Start..s.End].Trim()).ToList();
+            var unparsed = _unparsed.Count == 0 ? null : text[_unparsed[0].Start.._unparsed[^1].End].Trim();
 
             // A product name and strength with no instruction anywhere is not a sig ("lorazepam 2 MG/ML Oral Solution").
             if (!_clauses.Any(c => c.HasInstruction) && _sawStrength)
@@ -1165,12 +1071,12 @@ public sealed class SigTextParser : ISigTextParser
                 else
                 {
                     // No dose, frequency or instruction anywhere: nothing was read.
-                    return new SigParseResult([], unparsed ?? text.Trim());
+                    return new SigParseResult([], unparsed ?? text.Trim()) { UnparsedParts = parts.Count > 0 ? parts : [text.Trim()] };
                 }
             }
 
             var dosages = lines.Select(ToDosage).ToList();
-            return new SigParseResult(dosages, unparsed);
+            return new SigParseResult(dosages, unparsed) { UnparsedParts = parts };
         }
 
         private static void Merge(Clause target, Clause modifier)
@@ -1179,7 +1085,13 @@ public sealed class SigTextParser : ISigTextParser
             target.AsNeeded |= modifier.AsNeeded;
             target.MaxPerPeriod ??= modifier.MaxPerPeriod;
             target.MaxPerAdministration ??= modifier.MaxPerAdministration;
-            target.Route ??= modifier.Route;
+            if (target.Route is null || (target.RouteIsGeneric && modifier.Route is not null && !modifier.RouteIsGeneric))
+            {
+                target.Route = modifier.Route ?? target.Route;
+                target.RouteIsGeneric = modifier.Route is null ? target.RouteIsGeneric : modifier.RouteIsGeneric;
+            }
+
+            target.DosesPerAdministration = Math.Max(target.DosesPerAdministration, modifier.DosesPerAdministration);
             if (modifier.Start >= 0)
             {
                 target.Start = target.Start < 0 ? modifier.Start : Math.Min(target.Start, modifier.Start);
@@ -1202,10 +1114,11 @@ public sealed class SigTextParser : ISigTextParser
                     CodeText = f.Label,
                 };
 
-            if (clause.EachNostril)
+            if (clause.DosesPerAdministration > 1)
             {
-                clause.Dose = clause.Dose is { } perNostril ? perNostril with { Value = perNostril.Value * 2 } : null;
-                clause.RangeLow = clause.RangeLow is { } lowPerNostril ? lowPerNostril with { Value = lowPerNostril.Value * 2 } : null;
+                var times = clause.DosesPerAdministration;
+                clause.Dose = clause.Dose is { } perSite ? perSite with { Value = perSite.Value * times } : null;
+                clause.RangeLow = clause.RangeLow is { } lowPerSite ? lowPerSite with { Value = lowPerSite.Value * times } : null;
             }
 
             return new DosageFact

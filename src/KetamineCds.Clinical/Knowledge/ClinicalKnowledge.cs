@@ -83,6 +83,9 @@ public sealed record ClinicalKnowledge(
     RuleThresholds Thresholds,
     EvidenceFigures Evidence)
 {
+    /// <summary>The sig vocabulary (frequencies, routes, units, number words), from its CodeSystem in fhir-profiles.</summary>
+    public Dosing.SigVocabulary Sig { get; init; } = Dosing.SigVocabulary.Empty;
+
     /// <summary>The evidence figure keys the cards quote; the loader checks they are all present.</summary>
     public static IReadOnlyList<string> RequiredFigureKeys { get; } =
     [

@@ -18,8 +18,14 @@ public sealed record Therapy(
 
     public string DisplayName => Primary.Fact.DisplayName;
 
-    /// <summary>The route the entries name (from the order or the product), lower-case; null when none is given.</summary>
-    public string? Route => Entries.Select(e => e.Fact.Route ?? e.Product?.Route).FirstOrDefault(r => !string.IsNullOrWhiteSpace(r));
+    /// <summary>
+    /// The route the entries name: the structured Dosage.route, else the route read from the sig text ("2 mg IV q6h",
+    /// "under the tongue"; see <see cref="DailyDose.Route"/>), else the product's route; null when none is given (the
+    /// outpatient assumption of oral). A route written in the sig wins over that assumption and over the product.
+    /// </summary>
+    public string? Route => Entries
+        .Select((e, i) => e.Fact.Route ?? (i < EntryDoses.Count ? EntryDoses[i].Route : null) ?? e.Product?.Route)
+        .FirstOrDefault(r => !string.IsNullOrWhiteSpace(r));
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Hl7.Fhir.Model;
 using KetamineCds.Clinical.Knowledge;
+using KetamineCds.Clinical.Medications;
 using static KetamineCds.Fhir.Knowledge.CodeSystemProperties;
 
 namespace KetamineCds.Fhir.Knowledge;
@@ -76,7 +77,9 @@ public static class KnowledgeLoader
         var products = LoadProducts(Required(codeSystems, CanonicalBase + "/CodeSystem/rxnorm-product-ingredients"), ingredients);
         var rxNormClass = LoadValueSetClasses(valueSets);
         var evidence = LoadFigures(figures ?? throw new InvalidDataException("fhir-profiles: Parameters-joseph-2023-figures.json is missing."));
-        return new ClinicalKnowledge(ingredients, rxNormClass, products, primary, alternate, thresholds, evidence);
+        var sig = SigVocabularyLoader.Load(Required(codeSystems, SigVocabularyLoader.Url));
+        RouteClassifier.Use(sig);
+        return new ClinicalKnowledge(ingredients, rxNormClass, products, primary, alternate, thresholds, evidence) { Sig = sig };
     }
 
     private static Dictionary<string, Ingredient> LoadIngredients(CodeSystem cs)

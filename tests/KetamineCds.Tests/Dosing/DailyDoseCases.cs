@@ -24,7 +24,7 @@ public sealed class DailyDoseCases
 {
     private static readonly ClinicalKnowledge Knowledge = KnowledgeLoader.Load();
     private static readonly MedicationClassifier Classifier = new(Knowledge);
-    private static readonly DailyDoseCalculator Calculator = new(new SigTextParser());
+    private static readonly DailyDoseCalculator Calculator = new(new SigTextParser(Knowledge.Sig));
 
     private const string Benzo = "6470"; // lorazepam ingredient
     private static MedicationFact Lorazepam(params DosageFact[] d) => Coded(Benzo, "lorazepam", d);

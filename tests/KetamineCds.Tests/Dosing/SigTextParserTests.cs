@@ -5,7 +5,7 @@ namespace KetamineCds.Tests.Dosing;
 /// <summary>What the sig parser reads into each dosage element, beyond the mg/day the calculator makes of it.</summary>
 public sealed class SigTextParserTests
 {
-    private static readonly SigTextParser Parser = new();
+    private static readonly SigTextParser Parser = new(KetamineCds.Tests.Knowledge.TestKnowledge.Knowledge.Sig);
 
     [Fact]
     public void Every_4_to_6_hours_is_period_4_with_period_max_6_hours()

@@ -55,7 +55,7 @@ public sealed class Table2PipelineTests
             CancellationToken.None);
         Assert.NotNull(gathered.Data);
         var evaluator = new CdsEvaluator(TestKnowledge.Knowledge, TestKnowledge.Classifier,
-            new DailyDoseCalculator(new SigTextParser()), new RuleSettings(),
+            new DailyDoseCalculator(new SigTextParser(TestKnowledge.Knowledge.Sig)), new RuleSettings(),
             new KetamineCds.Clinical.Outcomes.OutcomeCalculator(KetamineCds.Fhir.Facts.AssessmentReader.LoadDefinitions(KetamineCds.Fhir.Knowledge.KnowledgeLoader.ReadArtifacts())));
         var evaluation = evaluator.Evaluate(HookKind.OrderSign, gathered.Data, DateTimeOffset.UtcNow);
         Assert.True(evaluation.Triggered);

@@ -29,6 +29,8 @@ public static class RuleBuilders
 
     private sealed class NoSigs : ISigTextParser
     {
+        public SigVocabulary Vocabulary => TestKnowledge.Knowledge.Sig;
+
         public SigParseResult Parse(string text) => new([], text);
     }
 }
