@@ -501,6 +501,12 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
         /// <summary>Skips the words naming why a dose is taken ("prn anxiety", "as needed for panic or insomnia").</summary>
         private int SkipIndication(int i)
         {
+            // Oracle Health writes "PRN: anxiety".
+            if (IsPunct(i, ":"))
+            {
+                i++;
+            }
+
             if (IsWord(i, "for"))
             {
                 i++;
@@ -1016,6 +1022,7 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
             var clauses = _clauses
                 .Where(c => !(c.StrengthLike && !c.HasInstruction && _clauses.Any(o => o != c && o.HasDose)))
                 .ToList();
+            clauses = OracleHealthFields(clauses);
 
             var lines = new List<Clause>();
             Clause? pending = null;
@@ -1077,6 +1084,53 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
 
             var dosages = lines.Select(ToDosage).ToList();
             return new SigParseResult(dosages, unparsed) { UnparsedParts = parts };
+        }
+
+        /// <summary>
+        /// Oracle Health (Cerner) writes a dose as comma-separated fields: "2 mg, 1 tab(s), Oral, QID, 120 tab(s)".
+        /// A mass field followed by a count field is one dose given twice (the mass is kept, as with Epic's
+        /// parenthesized total), and a count field after a complete line, at the end, is the quantity dispensed.
+        /// </summary>
+        private List<Clause> OracleHealthFields(List<Clause> clauses)
+        {
+            var result = new List<Clause>(clauses.Count);
+            for (var i = 0; i < clauses.Count; i++)
+            {
+                var clause = clauses[i];
+                var previous = result.Count > 0 ? result[^1] : null;
+                var countOnly = clause is { HasDose: true, Frequency: null, AsNeeded: false, MaxPerPeriod: null, MaxPerAdministration: null, Route: null }
+                    && clause.Dose!.Code is { } code && !_units.IsMass(code) && AfterComma(clause);
+                if (countOnly && previous is { Frequency: null, AsNeeded: false, Dose.Code: { } previousCode } && _units.IsMass(previousCode)
+                    && previous.RangeLow is null && clause.RangeLow is null)
+                {
+                    // "2 mg, 1 tab(s)": the same dose in two units.
+                    previous.End = Math.Max(previous.End, clause.End);
+                    continue;
+                }
+
+                if (countOnly && i == clauses.Count - 1 && result.Count(c => c.HasDose) == 1
+                    && result.Any(c => c.Frequency is not null || c.AsNeeded))
+                {
+                    // "…, QID, 120 tab(s)": the quantity dispensed, not a dose.
+                    continue;
+                }
+
+                result.Add(clause);
+            }
+
+            return result;
+        }
+
+        /// <summary>True when the clause starts right after a comma (a field of an Oracle Health display line).</summary>
+        private bool AfterComma(Clause clause)
+        {
+            var k = clause.Start - 1;
+            while (k >= 0 && char.IsWhiteSpace(text[k]))
+            {
+                k--;
+            }
+
+            return k >= 0 && text[k] == ',';
         }
 
         private static void Merge(Clause target, Clause modifier)
