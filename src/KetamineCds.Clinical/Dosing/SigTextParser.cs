@@ -1094,6 +1094,8 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
         private List<Clause> OracleHealthFields(List<Clause> clauses)
         {
             var result = new List<Clause>(clauses.Count);
+            var doses = 0;
+            var anySchedule = false;
             for (var i = 0; i < clauses.Count; i++)
             {
                 var clause = clauses[i];
@@ -1108,14 +1110,15 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
                     continue;
                 }
 
-                if (countOnly && i == clauses.Count - 1 && result.Count(c => c.HasDose) == 1
-                    && result.Any(c => c.Frequency is not null || c.AsNeeded))
+                if (countOnly && i == clauses.Count - 1 && doses == 1 && anySchedule)
                 {
                     // "…, QID, 120 tab(s)": the quantity dispensed, not a dose.
                     continue;
                 }
 
                 result.Add(clause);
+                doses += clause.HasDose ? 1 : 0;
+                anySchedule |= clause.Frequency is not null || clause.AsNeeded;
             }
 
             return result;
