@@ -21,6 +21,8 @@ public sealed record SigRow(MedicationFact Fact, decimal? MgPerDay, string? Unkn
 /// <item>"issue 7": quoted verbatim in the issue (Epic default sigs, the IV lorazepam sig).</item>
 /// <item>"Epic medication list": the wording of an Epic after-visit summary or medication list seen in public code
 /// (GitHub code search of exported Epic text); the drug and product are ours, the sig words are as published.</item>
+/// <item>"Epic sandbox": dosageInstruction.text of MedicationOrders from Epic's open.epic.com FHIR DSTU2 sandbox (as
+/// retrieved through 1up.health and published in public code); the drug is ours, the sig words are Epic's.</item>
 /// <item>"Oracle Health display line": the dosage text of Oracle Health (Cerner) FHIR MedicationRequests and order
 /// display lines seen in public code ("2 mg, 1 tab(s), Oral, QID, 120 tab(s)", "1 tab(s), Oral, 2 times a day, 60
 /// tab(s)", "80 mg, 1 tab(s), Oral, Daily, PRN: Instruct, 90 tab(s)").</item>
@@ -92,7 +94,17 @@ public sealed class SigCorpusTests
         ["Epic_list_1_capsule_300_mg_total_3_three_times_daily_is_900_mg"] =
             new(N("lamotrigine", "Take 1 capsule (300 mg total) by mouth 3 (three) times daily."), 900m, null, "oral", true, "Epic sig quoted in a public sig cleaner (gabapentin)"),
 
+        // Epic's FHIR sandbox.
+        ["Epic_sandbox_1_capsule_15_mg_total_every_morning_Max_Daily_Amount_15_mg_is_15_mg"] =
+            new(N("lamotrigine", "Take 1 capsule (15 mg total) by mouth every morning. Max Daily Amount: 15 mg"), 15m, null, "oral", true, "Epic sandbox (amphetamine XR order)"),
+        ["Epic_sandbox_1_capsule_30_mg_total_2_two_times_a_day_is_60_mg"] =
+            new(N("lamotrigine", "Take 1 capsule (30 mg total) by mouth 2 (two) times a day."), 60m, null, "oral", true, "Epic sandbox (isotretinoin order)"),
+        ["Epic_sandbox_prn_course_for_up_to_10_days_is_a_duration_and_stays_unknown"] =
+            new(N("lorazepam", "Chew 1 tablet (160 mg total) every 6 (six) hours as needed for mild pain for up to 10 days."), null, "could not be read", null, true, "Epic sandbox (acetaminophen order)"),
+
         // Constructed in Epic's style for each grammar point of the issue.
+        ["Epic_lorazepam_1mg_every_8_eight_hours_prn_Max_Daily_Amount_2_mg_is_up_to_2_mg"] =
+            new(N("lorazepam", "Take 1 tablet (1 mg total) by mouth every 8 (eight) hours as needed for anxiety. Max Daily Amount: 2 mg"), 2m, null, "oral", true, "constructed, Epic style"),
         ["Epic_lorazepam_0_5mg_1_2_tablets_every_6_six_hours_prn_not_over_6_tablets_in_24_hours_is_up_to_3_mg"] =
             new(P(Lorazepam05, "Take 1-2 tablets by mouth every 6 (six) hours as needed for anxiety. Do not exceed 6 tablets in 24 hours."), 3m, null, "oral", true, "constructed, Epic style"),
         ["Epic_clonazepam_1mg_1_tablet_every_evening_is_1_mg"] =
