@@ -9,13 +9,16 @@ namespace KetamineCds.Clinical.Dosing;
 /// </summary>
 /// <remarks>
 /// A hand-written scanner and a small recursive-descent reader over words: no regular expressions, so no
-/// backtracking, and linear in the length of the text. Frequencies follow HL7 v3 GTSAbbreviation (QD, BID, TID, QID,
-/// QOD, QAM, QPM, QHS, Q4H...) and their English spellings; results use the FHIR R4 Timing.repeat elements
-/// (frequency, frequencyMax, period, periodMax, periodUnit).
+/// backtracking, and linear in the length of the text. The words (frequencies after HL7 v3 GTSAbbreviation and their
+/// spellings, routes with their SNOMED CT concepts, units, number words, PRN and maximum markers, instruction words)
+/// are data: the sig vocabulary CodeSystem in fhir-profiles, given as <see cref="SigVocabulary"/>; this class holds
+/// only the grammar that combines them (docs/rules/daily-dose.md). Results use the FHIR R4 Timing.repeat elements
+/// (frequency, frequencyMax, period, periodMax, periodUnit). Epic's "(0.5 mg total)" and "3 (three) times" and Oracle
+/// Health's "1 tab(s), PO, BID" fields are read as written.
 /// A drug name, salt or dose form before the first dose is skipped ("Clonazepam 0.5 mg TID"); a product strength
 /// followed by a sig ("lorazepam 1 mg tablet, 1 tab bid") is dropped in favour of the sig; a bare product name with
 /// its strength ("lorazepam 2 MG/ML Oral Solution") is not a sig and yields no dosage. Anything else the reader
-/// cannot place is returned, quoted, in <see cref="SigParseResult.Unparsed"/>: the calculator turns it into an
+/// cannot place is returned verbatim in <see cref="SigParseResult.UnparsedParts"/>: the calculator turns it into an
 /// explicit unknown rather than a guess.
 /// </remarks>
 public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser

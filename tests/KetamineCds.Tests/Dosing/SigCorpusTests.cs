@@ -214,6 +214,30 @@ public sealed class SigCorpusTests
     }
 
     [Theory]
+    [InlineData("2 mg IV q6h prn agitation", "intravenous")]
+    [InlineData("Place 1 tablet (1 mg total) under the tongue every 8 (eight) hours as needed for anxiety.", "sublingual")]
+    [InlineData("2 mg buccal twice daily", "buccal")]
+    [InlineData("2 mg, IM, q6hr, PRN agitation", "intramuscular")]
+    public void A_benzodiazepine_whose_sig_names_a_non_oral_route_is_not_counted_and_the_reason_says_not_oral(string sig, string route)
+    {
+        var therapies = TherapyReconciler.Reconcile([TestKnowledge.Classifier.Classify(N("lorazepam", sig))!], Calculator);
+        var assessment = KetamineCds.Clinical.Rules.BenzodiazepineRule.Assess(therapies, TestKnowledge.Knowledge);
+        var line = Assert.Single(assessment!.Lines);
+        Assert.False(line.Counted);
+        Assert.Contains("not oral", line.NotCountedReason, StringComparison.Ordinal);
+        Assert.Contains(route, line.NotCountedReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_non_oral_route_in_an_unreadable_sig_is_still_named_as_not_oral()
+    {
+        var therapies = TherapyReconciler.Reconcile([TestKnowledge.Classifier.Classify(N("lorazepam", "2 mg IV q6h prn agitation, hold if RASS below -2"))!], Calculator);
+        var line = Assert.Single(KetamineCds.Clinical.Rules.BenzodiazepineRule.Assess(therapies, TestKnowledge.Knowledge)!.Lines);
+        Assert.Null(line.Therapy.Dose.MgPerDay);
+        Assert.Contains("not oral", line.NotCountedReason, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("1 tab bid, hold if sedated, call MD")]
     [InlineData("Take 1 tablet by mouth 2 (three) times daily; then, as directed")]
     [InlineData("0.5 mg, twice daily, alternating with 1 mg, at bedtime")]
