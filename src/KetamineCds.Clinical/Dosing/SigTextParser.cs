@@ -369,6 +369,13 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
         private void Step()
         {
             var t = At(_pos);
+            if (t.Kind == TokenKind.Number && vocabulary.Is(SigTermKind.Dispense, WordAt(_pos + 1)))
+            {
+                // Oracle Health: "..., Daily, 11 refills": dispensing information, not a dose.
+                _pos += 2;
+                return;
+            }
+
             if (TryStatedTotal(_pos, out var total, out var afterTotal))
             {
                 // Epic: "Take 1 tablet (0.5 mg total) by mouth ...": the parenthesized amount is the whole dose per

@@ -41,6 +41,9 @@ public enum SigTermKind
 
     /// <summary>"total" in Epic's parenthesized total: "1 tablet (0.5 mg total)".</summary>
     TotalMarker,
+
+    /// <summary>Dispensing information after a number: "11 refills".</summary>
+    Dispense,
 }
 
 /// <summary>Whether a route is counted against the oral equivalence tables.</summary>

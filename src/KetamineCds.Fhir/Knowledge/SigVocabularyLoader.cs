@@ -51,6 +51,7 @@ internal static class SigVocabularyLoader
             "instruction" => SigTermKind.Instruction,
             "filler" => SigTermKind.Filler,
             "total-marker" => SigTermKind.TotalMarker,
+            "dispense" => SigTermKind.Dispense,
             var other => throw new InvalidDataException($"fhir-profiles: sig vocabulary concept {code} has unknown kind '{other}'."),
         };
 

@@ -143,6 +143,8 @@ public sealed class SigCorpusTests
             new(P(Clonazepam05, "1 tab(s), Oral, 2 times a day, 60 tab(s)"), 1m, null, "oral", true, "Oracle Health display line (albuterol row)"),
         ["OracleHealth_lorazepam_1mg_1_mg_1_tab_s_Oral_Daily_PRN_colon_anxiety_30_tab_s_is_up_to_1_mg"] =
             new(P(Lorazepam1, "1 mg, 1 tab(s), Oral, Daily, PRN: anxiety, 30 tab(s)"), 1m, null, "oral", true, "Oracle Health display line (atorvastatin row), indication ours"),
+        ["OracleHealth_home_medication_list_lorazepam_2_mg_oral_tablet_1_tab_s_Oral_Daily_11_refills_is_2_mg"] =
+            new(Named("lorazepam 2 mg oral tablet, 1 tab(s), Oral, Daily, 11 refills"), 2m, null, "oral", true, "Oracle Health display line (home medication list, Aceon row)"),
         ["OracleHealth_lorazepam_2_mg_IV_q6hr_PRN_agitation_is_named_intravenous"] =
             new(N("lorazepam", "2 mg, IV, q6hr, PRN agitation"), 8m, null, "intravenous", false, "constructed, Oracle Health style"),
 
