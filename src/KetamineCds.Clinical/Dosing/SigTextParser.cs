@@ -39,8 +39,8 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
 
     /// <summary>
     /// Drops what EHRs write twice: a number word in parentheses after its number ("3 (three) times", Epic), the
-    /// number after its word ("two(2) times"), and a plural marker after a unit ("1 tab(s)", Oracle Health). Only an
-    /// exact repetition is dropped; "2 (three)" is kept and left unreadable.
+    /// number after its word ("two(2) times"), and a plural marker written onto a word ("1 tab(s)", "11 refill(s)",
+    /// Oracle Health). Only an exact repetition is dropped; "2 (three)" is kept and left unreadable.
     /// </summary>
     private static List<Token> Normalize(List<Token> tokens, SigVocabulary vocabulary)
     {
@@ -54,7 +54,7 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
                 var repeated =
                     (first.Kind == TokenKind.Number && inner.Kind == TokenKind.Word && vocabulary.Word(SigTermKind.Number, inner.Text)?.Value == first.Value)
                     || (first.Kind == TokenKind.Word && inner.Kind == TokenKind.Number && vocabulary.Word(SigTermKind.Number, first.Text)?.Value == inner.Value)
-                    || (first.Kind == TokenKind.Word && inner is { Kind: TokenKind.Word, Text: "s" } && vocabulary.Is(SigTermKind.DoseUnit, first.Text));
+                    || (first.Kind == TokenKind.Word && inner is { Kind: TokenKind.Word, Text: "s" } && first.End == tokens[i + 1].Start);
                 if (repeated)
                 {
                     i += 3;

@@ -145,6 +145,8 @@ public sealed class SigCorpusTests
             new(P(Lorazepam1, "1 mg, 1 tab(s), Oral, Daily, PRN: anxiety, 30 tab(s)"), 1m, null, "oral", true, "Oracle Health display line (atorvastatin row), indication ours"),
         ["OracleHealth_home_medication_list_lorazepam_2_mg_oral_tablet_1_tab_s_Oral_Daily_11_refills_is_2_mg"] =
             new(Named("lorazepam 2 mg oral tablet, 1 tab(s), Oral, Daily, 11 refills"), 2m, null, "oral", true, "Oracle Health display line (home medication list, Aceon row)"),
+        ["OracleHealth_clonazepam_1mg_1_tab_s_Oral_BID_3_refill_s_is_2_mg"] =
+            new(P(Clonazepam1, "1 tab(s), Oral, BID, 3 refill(s)"), 2m, null, "oral", true, "constructed, Oracle Health style"),
         ["OracleHealth_lorazepam_2_mg_IV_q6hr_PRN_agitation_is_named_intravenous"] =
             new(N("lorazepam", "2 mg, IV, q6hr, PRN agitation"), 8m, null, "intravenous", false, "constructed, Oracle Health style"),
 
