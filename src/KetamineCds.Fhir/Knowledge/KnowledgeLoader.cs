@@ -76,7 +76,10 @@ public static class KnowledgeLoader
         var products = LoadProducts(Required(codeSystems, CanonicalBase + "/CodeSystem/rxnorm-product-ingredients"), ingredients);
         var rxNormClass = LoadValueSetClasses(valueSets);
         var evidence = LoadFigures(figures ?? throw new InvalidDataException("fhir-profiles: Parameters-joseph-2023-figures.json is missing."));
-        return new ClinicalKnowledge(ingredients, rxNormClass, products, primary, alternate, thresholds, evidence);
+        return new ClinicalKnowledge(ingredients, rxNormClass, products, primary, alternate, thresholds, evidence)
+        {
+            Codings = CodingsLoader.Load(artifacts, codeSystems, ingredients),
+        };
     }
 
     private static Dictionary<string, Ingredient> LoadIngredients(CodeSystem cs)
