@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using KetamineCds.Clinical.Knowledge;
 
 namespace KetamineCds.Clinical.Medications;
@@ -40,7 +39,7 @@ public sealed class MedicationClassifier
 
     private readonly ClinicalKnowledge _knowledge;
     private readonly Dictionary<string, Ingredient> _ingredientByRxNorm;
-    private readonly List<(Regex Pattern, Ingredient Ingredient)> _namePatterns;
+    private readonly List<(string Name, Ingredient Ingredient)> _names;
 
     public MedicationClassifier(ClinicalKnowledge knowledge)
     {
@@ -51,11 +50,10 @@ public sealed class MedicationClassifier
             .ToDictionary(p => p.code, p => p.i, StringComparer.Ordinal);
 
         // Longest names first so "chlordiazepoxide hydrochloride" wins over a shorter overlapping name.
-        _namePatterns = knowledge.Ingredients.Values
-            .SelectMany(i => i.Names.Append(i.Name).Distinct(StringComparer.OrdinalIgnoreCase).Select(n => (Name: n, Ingredient: i)))
+        _names = knowledge.Ingredients.Values
+            .SelectMany(i => i.Names.Append(i.Name).Distinct(StringComparer.OrdinalIgnoreCase).Select(n => (Name: n.Trim(), Ingredient: i)))
+            .Where(p => p.Name.Length > 0)
             .OrderByDescending(p => p.Name.Length)
-            .Select(p => (new Regex(@"(?<![\p{L}\p{N}])" + Regex.Escape(p.Name) + @"(?![\p{L}\p{N}])",
-                RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromMilliseconds(100)), p.Ingredient))
             .ToList();
     }
 
@@ -124,9 +122,9 @@ public sealed class MedicationClassifier
         ArgumentNullException.ThrowIfNull(texts);
         foreach (var text in texts)
         {
-            foreach (var (pattern, ingredient) in _namePatterns)
+            foreach (var (name, ingredient) in _names)
             {
-                if (pattern.IsMatch(text))
+                if (ContainsWord(text, name))
                 {
                     return ingredient;
                 }
@@ -134,6 +132,25 @@ public sealed class MedicationClassifier
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The name as a whole word (not inside a longer word or number), case-insensitive. A plain search rather than a
+    /// regular expression: no match timeout to hit when the machine is loaded, and linear in the text.
+    /// </summary>
+    private static bool ContainsWord(string text, string name)
+    {
+        for (var at = text.IndexOf(name, StringComparison.OrdinalIgnoreCase); at >= 0;
+             at = at + 1 < text.Length ? text.IndexOf(name, at + 1, StringComparison.OrdinalIgnoreCase) : -1)
+        {
+            var end = at + name.Length;
+            if ((at == 0 || !char.IsLetterOrDigit(text[at - 1])) && (end == text.Length || !char.IsLetterOrDigit(text[end])))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
