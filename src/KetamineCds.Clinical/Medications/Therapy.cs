@@ -191,7 +191,16 @@ public static class TherapyReconciler
         var name = therapy.Ingredient.Name;
         return sameRecord
             ? $"the same dose and timing as {Count(others, "other " + name + " entry", "other " + name + " entries")}, but no dates show whether they are one therapy recorded twice; each is counted"
-            : $"concurrent with {Count(others, "other " + name + " therapy", "other " + name + " therapies")} of a different dose or schedule; each is counted";
+            : $"concurrent with {Count(others, "other " + name + " therapy", "other " + name + " therapies")} of a different dose or schedule " +
+              $"({string.Join("; ", all.Where(t => t != therapy).Select(DescribeTherapy))}); each is counted";
+    }
+
+    /// <summary>"1 mg/day", "up to 0.5 mg/day, as needed", "dose unknown": tells concurrent therapies apart on the card.</summary>
+    private static string DescribeTherapy(Therapy therapy)
+    {
+        var asNeeded = therapy.Entries.Any(e => e.Fact.Dosages.Any(d => d.AsNeeded)) || therapy.Dose.Derivations.Contains(DoseDerivation.PrnMaximum);
+        var dose = therapy.Dose.MgPerDay is { } mg ? $"{(therapy.Dose.IsUpTo ? "up to " : "")}{DailyDoseCalculator.Format(mg)} mg/day" : "dose unknown";
+        return asNeeded ? $"{dose}, as needed" : dose;
     }
 
     private static string Count(int n, string one, string many) => n == 1 ? $"1 {one}" : $"{n.ToString(CultureInfo.InvariantCulture)} {many}";

@@ -85,7 +85,10 @@ public sealed class TherapyReconcilerTests
         var therapies = Reconcile(Entry("clonazepam", 0.5m, "BID"), Entry("clonazepam", 0.5m, "QD", prn: true));
         Assert.Equal(2, therapies.Count);
         Assert.All(therapies, t => Assert.True(t.Concurrent));
-        Assert.All(therapies, t => Assert.Contains("concurrent with 1 other clonazepam therapy of a different dose or schedule; each is counted", t.ReconciliationNote, StringComparison.Ordinal));
+        var scheduled = therapies.Single(t => t.Dose.MgPerDay == 1m);
+        var asNeeded = therapies.Single(t => t.Dose.MgPerDay == 0.5m);
+        Assert.Equal("concurrent with 1 other clonazepam therapy of a different dose or schedule (up to 0.5 mg/day, as needed); each is counted", scheduled.ReconciliationNote);
+        Assert.Equal("concurrent with 1 other clonazepam therapy of a different dose or schedule (1 mg/day); each is counted", asNeeded.ReconciliationNote);
         Assert.Equal(3m, BenzodiazepineRule.Assess(therapies, TestKnowledge.Knowledge)!.TotalPrimary);
     }
 
