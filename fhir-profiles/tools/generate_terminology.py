@@ -10,6 +10,14 @@ and the hand-authored ingredient CodeSystem, and writes, deterministically:
   fhir-profiles/terminology/ValueSet-z-drug-medications.json
   fhir-profiles/terminology/ValueSet-ketamine-esketamine-medications.json
 
+and, from the SNOMED CT tables beside them (RXNORM_CSV_DIR/../snomed: substances.csv, products.csv) and the ATC
+line of the reference README (RXNORM_CSV_DIR/../README.md):
+
+  fhir-profiles/terminology/ConceptMap-medication-codes-to-ketamine-cds-ingredient.json
+      SNOMED CT substance concepts and WHO ATC codes -> KetamineCds ingredient
+  fhir-profiles/terminology/CodeSystem-snomed-product-ingredients.json
+      supplement of SNOMED CT: per medicinal-product concept its ingredient, strength, dose form and route
+
 Usage (from the repository root):
   python3 fhir-profiles/tools/generate_terminology.py [RXNORM_CSV_DIR]
 
@@ -21,6 +29,7 @@ import os
 import re
 import sys
 from collections import Counter, OrderedDict
+from decimal import Decimal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROFILES = os.path.dirname(HERE)
@@ -316,6 +325,228 @@ def valueset(cls, ingredients, products):
     return vs, n_ing, n_prod
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# SNOMED CT and ATC
+# ---------------------------------------------------------------------------------------------------------------------
+SNOMED = "http://snomed.info/sct"
+ATC = "http://www.whocc.no/atc"
+CONCEPTMAP_ID = "medication-codes-to-ketamine-cds-ingredient"
+
+SNOMED_SOURCES = (
+    "KetamineCds reference shared/reference/snomed/substances.csv and NOTES.md: SNOMED CT substance concept ids, each with its "
+    "sources (Swiss EPR value set ActivePharmaceuticalIngredient OID 2.16.756.5.30.1.1.11.82 v2023 via project-husky/husky; KBV MIO "
+    "Patient Summary ConceptMaps via kassenaerztliche-bundesvereinigung/MIOParser; GM-SDE UK SNOMED code sets of the University of "
+    "Manchester, UoM-Data-Science-Platforms/gm-sde commit 6cf10afc; DICOM PS3.16 CID 625/66; HL7 FHIR examples med0313/med0314; "
+    "SNOMED International snomed-fhir-cds-service Snomed_Substance_DDDs.tsv; wardle/hermes docs) and a confidence")
+SNOMED_PRODUCT_SOURCES = (
+    "KetamineCds reference shared/reference/snomed/products.csv and NOTES.md: 196 single-ingredient SNOMED CT medicinal-product "
+    "concepts (international partition) from the GM-SDE UK SNOMED code sets of the University of Manchester "
+    "(UoM-Data-Science-Platforms/gm-sde commit 6cf10afc; current and legacy concepts mixed, active status not verified); 'confirmed' "
+    "where a second source (HL7 FHIR example, wardle/hermes docs, FHIR R4 medication-codes partial expansion) shows the same id; dose "
+    "form and strength read from the concept names")
+ATC_README = ("KetamineCds reference README (shared/reference/README.md), section rxnorm/, line 'ATC:': WHO ATC codes of lamotrigine, "
+              "clonazepam, diazepam, alprazolam, lorazepam, clobazam, oxazepam, midazolam, ketamine and esketamine")
+ATC_KBV = ("KBV MIO Patient Summary ConceptMap PSSubstanceTopATCSnomedGerman (SNOMED CT substance -> ATC), "
+           "kassenaerztliche-bundesvereinigung/MIOParser src/Definitions/KBV/PS/1.0.0/ConceptMap/PSSubstanceTopATCSnomedGerman.ts, "
+           "commit 8616275169245f80d69464c4e4f83c76596f98f1 (a source of shared/reference/snomed/NOTES.md)")
+# ATC codes read from the KBV ConceptMap for ingredients the README line does not cover (SNOMED id, ingredient, ATC).
+# Alprazolam N05BA12 and diazepam N05BA01 are in the same ConceptMap and agree with the README.
+ATC_FROM_KBV = [("387569009", "zolpidem", "N05CF02"), ("395929002", "zopiclone", "N05CF01")]
+ATC_AGREES_WITH_KBV = {"alprazolam", "diazepam"}
+ATC_RE = re.compile(r"^[A-Z]\d\d[A-Z][A-Z]\d\d$")
+SEMANTIC_TAG_RE = re.compile(r"\s*\((?:clinical drug|medicinal product|medicinal product form|substance|product)\)\s*$")
+NOTE_RE = re.compile(r"\s*\[([^\]]*)\]\s*$")
+STRENGTH_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?) (?P<unit>gram|milligram|microgram|mg)/(?P<den>\d+(?:\.\d+)?) (?P<per>each|milliliter|mL)\b")
+UNIT_MG = {"gram": Decimal(1000), "milligram": Decimal(1), "mg": Decimal(1), "microgram": Decimal("0.001")}
+
+
+def dec_json(d):
+    """A Decimal as a JSON number: int when integral, else the shortest float that round-trips."""
+    d = d.normalize()
+    return int(d) if d == d.to_integral_value() else float(str(d))
+
+
+def read_atc_line(readme):
+    """The README's 'ATC: name CODE, name CODE, ...' line (it may wrap) -> OrderedDict name -> code."""
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^ATC: (.*?)\.\s*$", text, re.M | re.S)
+    if not m:
+        raise SystemExit("reference README has no 'ATC:' line")
+    pairs = OrderedDict()
+    for item in re.split(r",\s*", m.group(1).split("\n\n")[0].replace("\n", " ")):
+        name, code = item.strip().rsplit(" ", 1)
+        if not ATC_RE.match(code):
+            raise SystemExit("reference README: %r is not an ATC code" % item)
+        pairs[name.strip()] = code
+    return pairs
+
+
+def snomed_route(dose_form):
+    """Route of a SNOMED dose form; oromucosal (buccal or sublingual) is kept as written; None when no dose form is given."""
+    f = dose_form.lower()
+    if not f:
+        return None
+    for word, route in (("sublingual", "sublingual"), ("oromucosal", "oromucosal"), ("nasal", "nasal"), ("rectal", "rectal"),
+                        ("injection", "parenteral"), ("parenteral", "parenteral"), ("oral", "oral"), ("orodispersible", "oral"),
+                        ("chewable", "oral")):
+        if word in f:
+            return route
+    return "other"
+
+
+def snomed_strength(strength):
+    """'500 microgram/1 each' -> ('strength-mg', 0.5); '10 milligram/2 milliliter' -> ('strength-mg-per-ml', 5); else None."""
+    m = STRENGTH_RE.match(strength)
+    if not m:
+        return None
+    mg = Decimal(m.group("num")) * UNIT_MG[m.group("unit")] / Decimal(m.group("den"))
+    return ("strength-mg" if m.group("per") == "each" else "strength-mg-per-ml"), mg
+
+
+def snomed_ingredient(name, ingredients):
+    """'clorazepate (dipotassium clorazepate)' -> 'clorazepate'."""
+    code = name.split(" ")[0].strip().lower()
+    if code not in ingredients:
+        raise SystemExit("SNOMED table names unknown ingredient %r" % name)
+    return code
+
+
+def snomed_concept_map(reference_dir, ingredients):
+    substances = os.path.join(reference_dir, "snomed", "substances.csv")
+    snomed_elements, not_found = [], []
+    with open(substances, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            ingr = snomed_ingredient(r["ingredient"], ingredients)
+            if r["confidence"] == "not_found" or not r["snomed_substance_id"].strip():
+                not_found.append(ingr)
+                continue
+            sources = "; ".join(s for s in (r["source1"], r["source2"]) if s)
+            term = r["preferred_term"].strip()
+            caveat = re.search(r"\s*\((semantic tag not shown[^)]*)\)", term)
+            if caveat:
+                term = term[:caveat.start()] + term[caveat.end():]
+                sources += "; " + caveat.group(1)
+            # A salt (dipotassium clorazepate) maps to the wider base ingredient; the base substance is equivalent.
+            equivalence = "equivalent" if term.lower().startswith(ingr) else "wider"
+            snomed_elements.append({
+                "code": r["snomed_substance_id"].strip(),
+                "display": term,
+                "target": [{"code": ingr, "display": ingredients[ingr]["display"], "equivalence": equivalence,
+                            "comment": "confidence %s: %s" % (r["confidence"], sources)}],
+            })
+    atc = read_atc_line(os.path.join(reference_dir, "README.md"))
+    atc_elements = []
+    for name, code in atc.items():
+        if name not in ingredients:
+            raise SystemExit("reference README ATC line names unknown ingredient %r" % name)
+        comment = ATC_README + (("; the same code in " + ATC_KBV) if name in ATC_AGREES_WITH_KBV else "")
+        atc_elements.append({"code": code, "display": name,
+                             "target": [{"code": name, "display": ingredients[name]["display"], "equivalence": "equivalent", "comment": comment}]})
+    for _, name, code in ATC_FROM_KBV:
+        if name in atc:
+            continue
+        atc_elements.append({"code": code, "display": name,
+                             "target": [{"code": name, "display": ingredients[name]["display"], "equivalence": "equivalent", "comment": ATC_KBV}]})
+    atc_elements.sort(key=lambda e: e["code"])
+    snomed_elements.sort(key=lambda e: int(e["code"]))
+    no_atc = sorted(i for i in ingredients if i not in {e["target"][0]["code"] for e in atc_elements})
+    cm = OrderedDict([
+        ("resourceType", "ConceptMap"),
+        ("id", CONCEPTMAP_ID),
+        ("extension", cite(SNOMED_SOURCES, ATC_README, ATC_KBV)),
+        ("url", BASE + "/ConceptMap/" + CONCEPTMAP_ID),
+        ("version", VERSION),
+        ("name", "MedicationCodesToKetamineCdsIngredient"),
+        ("title", "SNOMED CT substances and WHO ATC codes to KetamineCds ingredients"),
+        ("status", "active"),
+        ("date", DATE),
+        ("publisher", "KetamineCds"),
+        ("description", (
+            "GENERATED by fhir-profiles/tools/generate_terminology.py - do not edit by hand. Maps SNOMED CT substance concepts and WHO ATC "
+            "codes to the ingredients of CodeSystem ketamine-cds-ingredient, so that medications coded only with SNOMED CT (as Oracle Health "
+            "and many European EHRs send them) or ATC are recognised. Each target's comment gives the row's sources and confidence "
+            "('confirmed' = two independent sources, 'single' = one). SNOMED CT medicinal-product concepts are in the supplement "
+            "CodeSystem snomed-product-ingredients. No SNOMED CT substance code was found for: %s (matched by name only). ATC codes only where "
+            "a source gives them (the reference README's ATC line, and the KBV ConceptMap for zolpidem and zopiclone); none is given here for: "
+            "%s (matched by RxNorm, SNOMED CT or name)." % (", ".join(not_found), ", ".join(no_atc)))),
+        ("group", [
+            {"source": SNOMED, "target": BASE + "/CodeSystem/ketamine-cds-ingredient", "element": snomed_elements},
+            {"source": ATC, "target": BASE + "/CodeSystem/ketamine-cds-ingredient", "element": atc_elements},
+        ]),
+    ])
+    return cm, len(snomed_elements), len(atc_elements), not_found, no_atc
+
+
+def snomed_product_codesystem(reference_dir, ingredients):
+    products = os.path.join(reference_dir, "snomed", "products.csv")
+    concepts, seen = [], set()
+    with open(products, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            code = r["snomed_product_id"].strip()
+            if code in seen:
+                raise SystemExit("products.csv: duplicate SNOMED id %s" % code)
+            seen.add(code)
+            ingr = snomed_ingredient(r["ingredient"], ingredients)
+            term = r["preferred_term"].strip()
+            note = None
+            m = NOTE_RE.search(term)
+            if m:
+                note, term = m.group(1), term[:m.start()]
+            display = SEMANTIC_TAG_RE.sub("", term)
+            props = [{"code": "ingredient", "valueCode": ingr}]
+            strength = snomed_strength(r["strength"].strip()) if r["strength"].strip() else None
+            if strength:
+                props.append({"code": strength[0], "valueDecimal": dec_json(strength[1])})
+            if r["dose_form"].strip():
+                props.append({"code": "dose-form", "valueString": r["dose_form"].strip()})
+            route = snomed_route(r["dose_form"].strip())
+            if route:
+                props.append({"code": "route", "valueCode": route})
+            props.append({"code": "confidence", "valueCode": r["confidence"].strip()})
+            props.append({"code": "source", "valueString": "; ".join(s for s in (r["source1"], r["source2"]) if s)})
+            if note:
+                props.append({"code": "note", "valueString": note})
+            concepts.append({"code": code, "display": display, "property": props})
+    concepts.sort(key=lambda c: int(c["code"]))
+    cs = OrderedDict([
+        ("resourceType", "CodeSystem"),
+        ("id", "snomed-product-ingredients"),
+        ("extension", cite(SNOMED_PRODUCT_SOURCES)),
+        ("url", BASE + "/CodeSystem/snomed-product-ingredients"),
+        ("version", VERSION),
+        ("name", "SnomedProductIngredients"),
+        ("title", "SNOMED CT medicinal products: ingredients and strengths (KetamineCds supplement)"),
+        ("status", "active"),
+        ("date", DATE),
+        ("publisher", "KetamineCds"),
+        ("description", (
+            "GENERATED by fhir-profiles/tools/generate_terminology.py - do not edit by hand. Supplement to SNOMED CT giving, for each "
+            "single-ingredient medicinal-product concept of the source table, the KetamineCds ingredient (CodeSystem ketamine-cds-ingredient), "
+            "the strength read from the concept name (mg per unit for 'N unit/1 each', mg per mL for 'N unit/M milliliter'; micrograms and grams "
+            "converted to mg; for a salt, of the salt as named), the dose form as written and the route it implies (oral, sublingual, "
+            "oromucosal, nasal, rectal, parenteral). Product and product-form concepts without strength keep ingredient (and dose form and "
+            "route where the name gives them). Display: the concept name without its semantic tag. Source: " + SNOMED_PRODUCT_SOURCES + ". "
+            "Active status of the concepts was not verified (legacy concepts are marked in 'note').")),
+        ("caseSensitive", True),
+        ("content", "supplement"),
+        ("supplements", SNOMED),
+        ("count", len(concepts)),
+        ("property", [
+            {"code": "ingredient", "description": "KetamineCds ingredient code (CodeSystem ketamine-cds-ingredient) of the product.", "type": "code"},
+            {"code": "strength-mg", "description": "mg of the ingredient per tablet/capsule/unit (solid and unit forms).", "type": "decimal"},
+            {"code": "strength-mg-per-ml", "description": "mg of the ingredient per mL (solutions, suspensions, injections).", "type": "decimal"},
+            {"code": "dose-form", "description": "SNOMED CT dose form as written in the concept name.", "type": "string"},
+            {"code": "route", "description": "oral | sublingual | oromucosal | nasal | rectal | parenteral | other", "type": "code"},
+            {"code": "confidence", "description": "confirmed (a second source shows the same id) | single (one source).", "type": "code"},
+            {"code": "source", "description": "Where the concept id was found.", "type": "string"},
+            {"code": "note", "description": "A caveat from the source table (e.g. a legacy concept that may be inactive).", "type": "string"},
+        ]),
+        ("concept", concepts),
+    ])
+    return cs
+
+
 def main(argv):
     csv_dir = argv[1] if len(argv) > 1 else "../shared/reference/rxnorm"
     if not os.path.isabs(csv_dir):
@@ -359,6 +590,17 @@ def main(argv):
     print("strength omitted: %d" % len(omitted_strength))
     for o in omitted_strength:
         print("  %s %s -> %s" % o)
+
+    reference_dir = os.path.dirname(csv_dir)
+    cm, n_snomed, n_atc, not_found, no_atc = snomed_concept_map(reference_dir, ingredients)
+    write_json(os.path.join(TERMINOLOGY, "ConceptMap-%s.json" % CONCEPTMAP_ID), cm)
+    print("ConceptMap %s: SNOMED CT substances %d, ATC codes %d" % (CONCEPTMAP_ID, n_snomed, n_atc))
+    print("  no SNOMED CT substance: " + ", ".join(not_found))
+    print("  no ATC code: " + ", ".join(no_atc))
+    cs = snomed_product_codesystem(reference_dir, ingredients)
+    write_json(os.path.join(TERMINOLOGY, "CodeSystem-snomed-product-ingredients.json"), cs)
+    with_strength = sum(1 for c in cs["concept"] if any(p["code"].startswith("strength") for p in c["property"]))
+    print("CodeSystem snomed-product-ingredients: %d products (%d with strength)" % (cs["count"], with_strength))
     return 0
 
 

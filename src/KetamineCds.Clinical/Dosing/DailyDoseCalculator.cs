@@ -436,7 +436,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
 
         if (medication.Product?.StrengthMg is { } productStrength)
         {
-            return (productStrength, $"RxNorm {medication.Product.RxNormCode}");
+            return (productStrength, medication.Product.CodeLabel);
         }
 
         return StrengthFromText(medication, perMl: false) is { } fromText ? (fromText, "strength in the product name") : null;
@@ -451,7 +451,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
 
         if (medication.Product?.StrengthMgPerMl is { } productStrength)
         {
-            return (productStrength, $"RxNorm {medication.Product.RxNormCode}");
+            return (productStrength, medication.Product.CodeLabel);
         }
 
         return StrengthFromText(medication, perMl: true) is { } fromText ? (fromText, "strength in the product name") : null;

@@ -12,7 +12,19 @@ public enum DrugClass
 /// <summary>One ingredient of the local ingredient CodeSystem, with every name a clinician or EHR may write for it.</summary>
 public sealed record Ingredient(string Code, string Name, DrugClass Class, IReadOnlyList<string> RxNormCodes, IReadOnlyList<string> Names);
 
-/// <summary>An RxNorm product (SCD/SBD/pack) and what the product supplement says about it.</summary>
+/// <summary>The medication code systems we map to our ingredients.</summary>
+public enum MedicationCodeSystem
+{
+    RxNorm,
+    SnomedCt,
+    Atc,
+}
+
+/// <summary>
+/// A product and what its supplement says about it: an RxNorm product (SCD/SBD/pack; CodeSystem
+/// rxnorm-product-ingredients) or a SNOMED CT medicinal product (CodeSystem snomed-product-ingredients).
+/// </summary>
+/// <param name="RxNormCode">The product's code in <see cref="CodeSystem"/> (the name predates SNOMED CT products; see <see cref="Code"/>).</param>
 public sealed record ProductInfo(
     string RxNormCode,
     string Display,
@@ -21,7 +33,42 @@ public sealed record ProductInfo(
     decimal? StrengthMgPerMl,
     string? DoseForm,
     string? Route,
-    bool Combination);
+    bool Combination)
+{
+    /// <summary>The code system of <see cref="Code"/>; RxNorm unless the product came from the SNOMED CT supplement.</summary>
+    public MedicationCodeSystem CodeSystem { get; init; } = MedicationCodeSystem.RxNorm;
+
+    /// <summary>The product code in <see cref="CodeSystem"/>.</summary>
+    public string Code => RxNormCode;
+
+    /// <summary>The code with its system, as a pharmacist would look it up: "RxNorm 197527", "SNOMED CT 322897008".</summary>
+    public string CodeLabel => CodeSystem switch
+    {
+        MedicationCodeSystem.SnomedCt => $"SNOMED CT {Code}",
+        MedicationCodeSystem.Atc => $"ATC {Code}",
+        _ => $"RxNorm {Code}",
+    };
+}
+
+/// <summary>
+/// Codes of other systems that name our ingredients and products, from the ConceptMap
+/// medication-codes-to-ketamine-cds-ingredient (SNOMED CT substances, WHO ATC) and the SNOMED CT product supplement
+/// snomed-product-ingredients, each with its sources in fhir-profiles.
+/// </summary>
+/// <param name="SnomedSubstances">SNOMED CT substance concept id to ingredient code.</param>
+/// <param name="AtcCodes">WHO ATC code to ingredient code.</param>
+/// <param name="SnomedProducts">SNOMED CT medicinal-product concept id to its product entry.</param>
+public sealed record CodeMappings(
+    IReadOnlyDictionary<string, string> SnomedSubstances,
+    IReadOnlyDictionary<string, string> AtcCodes,
+    IReadOnlyDictionary<string, ProductInfo> SnomedProducts)
+{
+    public static CodeMappings Empty { get; } = new(
+        new Dictionary<string, string>(), new Dictionary<string, string>(), new Dictionary<string, ProductInfo>());
+
+    /// <summary>Every code of every system here (for the pre-screen of raw resources).</summary>
+    public IEnumerable<string> AllCodes => SnomedSubstances.Keys.Concat(AtcCodes.Keys).Concat(SnomedProducts.Keys);
+}
 
 /// <summary>One row of a lorazepam-equivalence table: oral mg of the drug taken as equal to 1 mg oral lorazepam.</summary>
 public sealed record EquivalenceEntry(decimal EquivalentMg, string? Note);
@@ -85,6 +132,9 @@ public sealed record ClinicalKnowledge(
 {
     /// <summary>The sig vocabulary (frequencies, routes, units, number words), from its CodeSystem in fhir-profiles.</summary>
     public Dosing.SigVocabulary Sig { get; init; } = Dosing.SigVocabulary.Empty;
+
+    /// <summary>SNOMED CT and ATC mappings (seam 1 of INTERFACES.md: knowledge grows by init properties).</summary>
+    public CodeMappings Codings { get; init; } = CodeMappings.Empty;
 
     /// <summary>The evidence figure keys the cards quote; the loader checks they are all present.</summary>
     public static IReadOnlyList<string> RequiredFigureKeys { get; } =

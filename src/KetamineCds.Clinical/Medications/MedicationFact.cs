@@ -1,3 +1,5 @@
+using KetamineCds.Clinical.Knowledge;
+
 namespace KetamineCds.Clinical.Medications;
 
 /// <summary>Where a medication entry came from.</summary>
@@ -83,10 +85,31 @@ public sealed record MedicationFact
     public DateTimeOffset? EffectiveEnd { get; init; }
     public DateTimeOffset? EffectiveStart { get; init; }
 
-    /// <summary>The best human-readable name: text, else the first display, else the first code.</summary>
-    public string DisplayName =>
+    /// <summary>
+    /// The name the record itself gives: text, else the first coding display, else an ingredient's text or display
+    /// (of a contained or included Medication). Null when the record names nothing and only carries codes.
+    /// </summary>
+    public string? Name =>
         Texts.FirstOrDefault(t => !string.IsNullOrWhiteSpace(t))
         ?? Codes.Select(c => c.Display).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d))
-        ?? Codes.Select(c => c.Code).FirstOrDefault(c => !string.IsNullOrWhiteSpace(c))
+        ?? Ingredients.Select(i => i.Text).Concat(Ingredients.SelectMany(i => i.Codes.Select(c => c.Display)))
+            .FirstOrDefault(d => !string.IsNullOrWhiteSpace(d));
+
+    /// <summary>
+    /// The best human-readable name without knowledge of the codes: <see cref="Name"/>, else the first code with its
+    /// system ("SNOMED CT 387383007", "RxNorm 197527"), never a bare number. A recognized entry is better named by
+    /// <see cref="RecognizedMedication.DisplayName"/> (the product's name and strength).
+    /// </summary>
+    public string DisplayName =>
+        Name
+        ?? Codes.Where(c => !string.IsNullOrWhiteSpace(c.Code)).Select(CodeLabel).FirstOrDefault()
         ?? Reference;
+
+    private static string CodeLabel(CodeFact code) => MedicationClassifier.SystemOf(code.System) switch
+    {
+        MedicationCodeSystem.RxNorm => $"RxNorm {code.Code}",
+        MedicationCodeSystem.SnomedCt => $"SNOMED CT {code.Code}",
+        MedicationCodeSystem.Atc => $"ATC {code.Code}",
+        _ => string.IsNullOrWhiteSpace(code.System) ? $"code {code.Code}" : $"code {code.Code} ({code.System})",
+    };
 }

@@ -46,7 +46,11 @@ public sealed record GatherResult(
 /// Gathers the data the rules need: prefetch first, then the EHR's FHIR server for what prefetch left out (absent,
 /// null, an OperationOutcome, or further pages). Parses FHIR once, here, into plain facts.
 /// </summary>
-public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null, AssessmentExtractor? assessments = null)
+/// <param name="classifier">When given, a medication entry that could be current therapy, that names nothing (no text,
+/// no display) and whose codes we do not know is counted as unreadable: it may be a benzodiazepine no one can see
+/// (rule 2: no silent false negatives). An entry whose display names another drug is not.</param>
+public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null, AssessmentExtractor? assessments = null,
+    MedicationClassifier? classifier = null)
 {
     public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
     {
@@ -101,9 +105,10 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
         foreach (var resource in medicationBatches.SelectMany(b => b.Resources))
         {
             var fact = TryRead(resource, MedicationSource.Request, included);
-            if (fact is null || !IsIdentifiable(fact))
+            if (fact is null || !IsIdentifiable(fact) || IsUnnamedAndUnknown(fact))
             {
-                // Unreadable, a status that is no FHIR status, or nothing that names a medication: counted, never guessed.
+                // Unreadable, a status that is no FHIR status, nothing that names a medication, or only codes we do not
+                // know with no name to read: counted, never guessed.
                 skipped++;
                 continue;
             }
@@ -174,6 +179,21 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
     private static bool IsIdentifiable(MedicationFact fact) =>
         (fact.Source == MedicationSource.Statement ? StatementStatuses : RequestStatuses).Contains(fact.Status)
         && (fact.Codes.Count > 0 || fact.Texts.Count > 0 || fact.Ingredients.Count > 0);
+
+    /// <summary>
+    /// Only codes, none of them ours, and no text or display: we cannot tell what the medication is (a SNOMED CT code we
+    /// do not map, a local code). Only entries whose status could make them current therapy are counted, so a long
+    /// list of stopped entries does not flood the card.
+    /// </summary>
+    private bool IsUnnamedAndUnknown(MedicationFact fact) =>
+        classifier is not null
+        && fact.Name is null
+        && (fact.Source == MedicationSource.Statement ? CurrentStatementStatuses : CurrentRequestStatuses).Contains(fact.Status)
+        && classifier.Classify(fact) is null;
+
+    private static readonly HashSet<string> CurrentStatementStatuses = new(StringComparer.Ordinal) { "active", "intended", "on-hold" };
+
+    private static readonly HashSet<string> CurrentRequestStatuses = new(StringComparer.Ordinal) { "active", "on-hold" };
 
     private static MedicationFact? TryRead(Resource resource, MedicationSource source, IReadOnlyDictionary<string, Medication>? included = null)
     {

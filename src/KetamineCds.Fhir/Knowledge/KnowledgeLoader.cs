@@ -79,7 +79,11 @@ public static class KnowledgeLoader
         var evidence = LoadFigures(figures ?? throw new InvalidDataException("fhir-profiles: Parameters-joseph-2023-figures.json is missing."));
         var sig = SigVocabularyLoader.Load(Required(codeSystems, SigVocabularyLoader.Url));
         RouteClassifier.Use(sig);
-        return new ClinicalKnowledge(ingredients, rxNormClass, products, primary, alternate, thresholds, evidence) { Sig = sig };
+        return new ClinicalKnowledge(ingredients, rxNormClass, products, primary, alternate, thresholds, evidence)
+        {
+            Sig = sig,
+            Codings = CodingsLoader.Load(artifacts, codeSystems, ingredients),
+        };
     }
 
     private static Dictionary<string, Ingredient> LoadIngredients(CodeSystem cs)
