@@ -105,6 +105,12 @@ public static partial class CdsSecurity
         var settings = app.Services.GetRequiredService<IOptions<CdsSecurityOptions>>().Value;
         var registry = app.Services.GetRequiredService<ITrustedClientRegistry>();
         app.Services.GetRequiredService<PatientIdHasher>();
+        if (app.Services.GetRequiredService<IOptions<RedisStateOptions>>().Value.Enabled)
+        {
+            // Connect before the first call arrives; an unreachable Redis keeps reconnecting (and replay checks fail closed).
+            app.Services.GetRequiredService<RedisConnection>().Connect();
+        }
+
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CdsSecurity).FullName!);
         LogStartup(logger, app.Environment, settings, registry);
 

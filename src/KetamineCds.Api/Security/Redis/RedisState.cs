@@ -26,6 +26,10 @@ public sealed class RedisStateOptions
     [Range(50, 10_000)]
     public int OperationTimeoutMilliseconds { get; set; } = 1000;
 
+    /// <summary>Time allowed to establish the connection (at start-up, and on each reconnect).</summary>
+    [Range(100, 60_000)]
+    public int ConnectTimeoutMilliseconds { get; set; } = 5000;
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
 }
 
@@ -46,7 +50,7 @@ public sealed partial class RedisConnection : IDisposable
         {
             var configuration = ConfigurationOptions.Parse(settings.Configuration!);
             configuration.AbortOnConnectFail = false;
-            configuration.ConnectTimeout = settings.OperationTimeoutMilliseconds;
+            configuration.ConnectTimeout = settings.ConnectTimeoutMilliseconds;
             configuration.SyncTimeout = settings.OperationTimeoutMilliseconds;
             configuration.AsyncTimeout = settings.OperationTimeoutMilliseconds;
             configuration.ClientName ??= "ketamine-cds";
@@ -59,6 +63,9 @@ public sealed partial class RedisConnection : IDisposable
     public string KeyPrefix { get; }
 
     public IDatabase Database => multiplexer.Value.GetDatabase();
+
+    /// <summary>Connects now (at start-up) rather than on the first call; never throws: an unreachable Redis is retried in the background.</summary>
+    public bool Connect() => multiplexer.Value.IsConnected;
 
     /// <summary>A key of bounded size whatever the caller sent: the prefix, a kind, and a SHA-256 of the parts.</summary>
     public RedisKey Key(string kind, params string[] parts)
