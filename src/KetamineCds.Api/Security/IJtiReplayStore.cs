@@ -30,6 +30,9 @@ public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
     private readonly ConcurrentDictionary<(string Issuer, string Jti), DateTimeOffset> seen = new();
     private long nextSweepTicks;
 
+    /// <summary>Token ids remembered now (expired ones until the next sweep).</summary>
+    public int Count => seen.Count;
+
     public ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
