@@ -15,6 +15,7 @@ namespace KetamineCds.Api.Tests.Hardening;
 /// simple, JSON or systemd formatter; one request with a 3 MB hookInstance writes a bounded amount of log; a client that
 /// hangs up mid-upload is logged as a disconnect and audited as such, not as a 400 refusal.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class LogForgingTests
 {
     private const string Service = "ketamine-order-sign";

@@ -184,7 +184,8 @@ public sealed class RedisServer : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>One redis-server for the run; these tests start service processes, so they run alone (like the fuzzer).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RedisCollection : ICollectionFixture<RedisServer>
 {
     public const string Name = "redis";
