@@ -16,7 +16,22 @@ public static class FhirJson
     private static readonly FhirJsonSerializer Serializer = new();
 
     /// <summary>Reads one resource from EHR data; null (with the reason) when it cannot be read at all.</summary>
-    public static Resource? ReadTolerant(JsonElement element, out string? error) => ReadTolerant(element.GetRawText(), out error);
+    public static Resource? ReadTolerant(JsonElement element, out string? error)
+    {
+        string raw;
+        try
+        {
+            raw = element.GetRawText();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // Invalid UTF-8 inside the element (from a FHIR server): unreadable, like any other broken resource.
+            error = ex.GetType().Name;
+            return null;
+        }
+
+        return ReadTolerant(raw, out error);
+    }
 
     /// <summary>Reads one resource from its raw JSON; null (with the reason) when it cannot be read at all.</summary>
     public static Resource? ReadTolerant(string json, out string? error)

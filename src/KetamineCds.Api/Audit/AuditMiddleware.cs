@@ -60,7 +60,8 @@ public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider t
             // Only an authenticated issuer is recorded: an unverified iss is attacker-chosen text.
             WriteOptional(json, "issuer", authenticated ? user.FindFirst("iss")?.Value : null);
             WriteOptional(json, "tenant", authenticated ? user.FindFirst("tenant")?.Value : null);
-            WriteOptional(json, "hookInstance", described?.HookInstance);
+            // Escaped and cut like every logged value: the caller chose it, and one request must not write megabytes.
+            WriteOptional(json, "hookInstance", described is null ? null : KetamineCds.Api.Infrastructure.LogText.Safe(described.HookInstance));
             json.WriteNumber("status", status);
             json.WriteString("outcome", Outcome(status));
             if (described is not null)
@@ -98,6 +99,8 @@ public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider t
         403 => "forbidden",
         429 => "rate-limited",
         412 => "data-unavailable",
+        KetamineCds.Api.Infrastructure.OperationOutcomes.ClientClosedRequest => "client-disconnected",
+        503 => "unavailable",
         >= 500 => "error",
         _ => "refused",
     };

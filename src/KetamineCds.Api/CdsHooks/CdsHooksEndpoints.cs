@@ -16,12 +16,12 @@ public static class CdsHooksEndpoints
                 handler.HandleAsync(id, http, cancellationToken))
             .WithName("CallService")
             .RequireAuthorization(CdsSecurity.ClientPolicy)
-            .RequireRateLimiting(CdsSecurity.RateLimitPolicy);
+            .RequireCdsRateLimit();
         group.MapPost("/{id}/feedback", (string id, HttpContext http, FeedbackHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(id, http, cancellationToken))
             .WithName("Feedback")
             .RequireAuthorization(CdsSecurity.ClientPolicy)
-            .RequireRateLimiting(CdsSecurity.RateLimitPolicy);
+            .RequireCdsRateLimit();
         return group;
     }
 }

@@ -9,6 +9,9 @@ public static class OperationOutcomes
 {
     public const string ContentType = "application/fhir+json";
 
+    /// <summary>Recorded (audit, logs) for a client that disconnected mid-request; never sent (nginx's 499).</summary>
+    public const int ClientClosedRequest = 499;
+
     public static IResult Result(int status, string code, string message)
     {
         var outcome = new OperationOutcome
@@ -32,8 +35,31 @@ public static class OperationOutcomes
     public static IResult Refuse(ILogger logger, string serviceId, KetamineCds.Api.CdsHooks.RequestError error)
     {
         ArgumentNullException.ThrowIfNull(error);
+        if (error.Status == ClientClosedRequest)
+        {
+            Log.ClientDisconnected(logger, serviceId);
+            return ClientGone;
+        }
+
         Log.HookRefused(logger, serviceId, error.Status, error.Code, error.Message);
         return Result(error.Status, error.Code, error.Message);
+    }
+
+    /// <summary>Sets the recorded status to 499 and writes nothing: the connection is gone.</summary>
+    private static readonly IResult ClientGone = new ClientGoneResult();
+
+    private sealed class ClientGoneResult : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            ArgumentNullException.ThrowIfNull(httpContext);
+            if (!httpContext.Response.HasStarted)
+            {
+                httpContext.Response.StatusCode = ClientClosedRequest;
+            }
+
+            return Task.CompletedTask;
+        }
     }
 
     public static Task WriteAsync(HttpContext context, int status, string code, string message)

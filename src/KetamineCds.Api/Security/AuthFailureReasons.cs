@@ -29,5 +29,14 @@ public static class AuthFailureReasons
     public const string Tenant = "tenant";
     public const string Invalid = "invalid-token";
 
+    /// <summary>RFC 7515 section 4.1.11: <c>crit</c> is not a non-empty array of extension header names.</summary>
+    public const string CritInvalid = "crit-invalid";
+
+    /// <summary>RFC 7515 section 4.1.11: <c>crit</c> names an extension this service does not implement (it implements none).</summary>
+    public const string CritNotUnderstood = "crit-not-understood";
+
+    /// <summary>A <c>jti</c> longer than <see cref="CdsJwtBearerEvents.MaxJtiLength"/> (the replay store's memory is bounded by count).</summary>
+    public const string JtiTooLong = "jti-too-long";
+
     internal const string ItemKey = "KetamineCds.AuthFailureReason";
 }

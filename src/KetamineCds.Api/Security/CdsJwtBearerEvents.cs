@@ -15,20 +15,40 @@ namespace KetamineCds.Api.Security;
 /// throttled fetch from the issuer's registered JWKS URL).</item>
 /// <item>JwtBearer validates signature (keys bound to the claimed issuer), issuer, audience set, exp/nbf.</item>
 /// <item>After the signature (<see cref="TokenValidated"/>): the exact aud of the invoked endpoint, iat and lifetime cap,
-/// tenant, and jti replay; nothing unauthenticated reaches the replay store.</item>
+/// tenant, and the jti's presence and length. The jti is NOT remembered here: <see cref="CdsAdmissionMiddleware"/> does
+/// that after the per-issuer rate limit, so a flood is throttled before it can fill the replay store (issue 8 item 5);
+/// nothing unauthenticated reaches either.</item>
 /// </list>
 /// Every refusal is a 401 with a generic OperationOutcome; the reason code goes to the log only.
 /// </summary>
 public sealed partial class CdsJwtBearerEvents(
     ITrustedClientRegistry registry,
     JwksCache keys,
-    IJtiReplayStore replayStore,
     IOptions<CdsSecurityOptions> options,
     TimeProvider time,
     ILogger<CdsJwtBearerEvents> logger) : JwtBearerEvents
 {
     /// <summary>Longer than any real CDS client JWT; longer ones are refused unread.</summary>
     private const int MaxTokenLength = 16 * 1024;
+
+    /// <summary>
+    /// Longest accepted <c>jti</c>. Real clients send a UUID (36 characters); the cap keeps every replay-store entry
+    /// small, so the store's memory is bounded by its entry count (<see cref="InMemoryJtiReplayStore.Capacity"/>).
+    /// </summary>
+    public const int MaxJtiLength = 256;
+
+    /// <summary>
+    /// The JWS extension header parameters this service implements and so may accept in <c>crit</c>: none (RFC 7515
+    /// section 4.1.11: a recipient that does not understand a listed extension must reject the JWS; RFC 7797's
+    /// <c>b64</c> is the one extension in common use and is not implemented).
+    /// </summary>
+    private static readonly HashSet<string> UnderstoodCriticalHeaders = new(StringComparer.Ordinal);
+
+    /// <summary>Header parameters RFC 7515/7516 define; <c>crit</c> must not list them (section 4.1.11).</summary>
+    private static readonly HashSet<string> RegisteredHeaders = new(StringComparer.Ordinal)
+    {
+        "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip",
+    };
 
     public override async Task MessageReceived(MessageReceivedContext context)
     {
@@ -72,6 +92,11 @@ public sealed partial class CdsJwtBearerEvents(
         if (jwt.IsEncrypted)
         {
             return AuthFailureReasons.Encrypted;
+        }
+
+        if (CriticalHeaderProblem(jwt.EncodedHeader) is { } critical)
+        {
+            return critical;
         }
 
         string? issuer;
@@ -120,6 +145,60 @@ public sealed partial class CdsJwtBearerEvents(
         };
     }
 
+    /// <summary>
+    /// RFC 7515 section 4.1.11: when present, <c>crit</c> is a non-empty array of distinct strings, each an extension
+    /// header that is present and that the recipient understands; otherwise the JWS is invalid. Read from the raw
+    /// header, since JsonWebToken does not check it.
+    /// </summary>
+    internal static string? CriticalHeaderProblem(string encodedHeader)
+    {
+        byte[] header;
+        try
+        {
+            header = Base64UrlEncoder.DecodeBytes(encodedHeader);
+        }
+        catch (FormatException)
+        {
+            return AuthFailureReasons.Malformed;
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(header);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("crit", out var crit))
+            {
+                return null;
+            }
+
+            if (crit.ValueKind != System.Text.Json.JsonValueKind.Array || crit.GetArrayLength() == 0)
+            {
+                return AuthFailureReasons.CritInvalid;
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var name in crit.EnumerateArray())
+            {
+                if (name.ValueKind != System.Text.Json.JsonValueKind.String || name.GetString() is not { Length: > 0 } text
+                    || RegisteredHeaders.Contains(text) || !seen.Add(text) || !document.RootElement.TryGetProperty(text, out _))
+                {
+                    return AuthFailureReasons.CritInvalid;
+                }
+
+                if (!UnderstoodCriticalHeaders.Contains(text))
+                {
+                    return AuthFailureReasons.CritNotUnderstood;
+                }
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return AuthFailureReasons.Malformed;
+        }
+    }
+
     private static bool IsRegisteredJwksUrl(string jku, TrustedClient client) =>
         client.JwksUrl is not null
         && Uri.TryCreate(jku, UriKind.Absolute, out var claimed)
@@ -132,17 +211,19 @@ public sealed partial class CdsJwtBearerEvents(
         return client is null ? [] : keys.KeysFor(client, kid);
     }
 
-    public override async Task TokenValidated(TokenValidatedContext context)
+    public override Task TokenValidated(TokenValidatedContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var reason = await CheckValidatedTokenAsync(context);
+        var reason = CheckValidatedToken(context);
         if (reason is not null)
         {
             Fail(context, reason);
         }
+
+        return Task.CompletedTask;
     }
 
-    private async Task<string?> CheckValidatedTokenAsync(TokenValidatedContext context)
+    private string? CheckValidatedToken(TokenValidatedContext context)
     {
         if (context.SecurityToken is not JsonWebToken jwt || registry.Find(jwt.Issuer) is not { } client)
         {
@@ -190,10 +271,14 @@ public sealed partial class CdsJwtBearerEvents(
             return AuthFailureReasons.MissingJti;
         }
 
-        // Remember the jti until the token could no longer validate (exp plus the skew we allow).
-        var remembered = await replayStore.TryRememberAsync(client.Issuer, jwt.Id, new DateTimeOffset(jwt.ValidTo) + skew,
-            context.HttpContext.RequestAborted);
-        return remembered ? null : AuthFailureReasons.ReplayedJti;
+        if (jwt.Id.Length > MaxJtiLength)
+        {
+            return AuthFailureReasons.JtiTooLong;
+        }
+
+        // Remembered after the rate limit, by the admission step, until the token could no longer validate (exp plus skew).
+        context.HttpContext.Features.Set(new PendingReplayCheck(client.Issuer, jwt.Id, new DateTimeOffset(jwt.ValidTo) + skew));
+        return null;
     }
 
     private string? ExpectedAudience(HttpRequest request)
@@ -230,11 +315,16 @@ public sealed partial class CdsJwtBearerEvents(
         ArgumentNullException.ThrowIfNull(context);
         context.HandleResponse();
         var reason = context.HttpContext.Items[AuthFailureReasons.ItemKey] as string ?? AuthFailureReasons.Invalid;
-        Log.Refused(logger, context.Request.Method, context.Request.Path.Value ?? "", reason);
-        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await RefuseAsync(context.HttpContext, logger, reason);
+    }
+
+    /// <summary>The one 401 answer (also for a replayed jti, found by the admission step): the reason goes to the log only.</summary>
+    internal static Task RefuseAsync(HttpContext http, ILogger logger, string reason)
+    {
+        Log.Refused(logger, LogText.Safe(http.Request.Method, 16), LogText.Safe(http.Request.Path.Value), reason);
+        http.Response.Headers.WWWAuthenticate = "Bearer";
         // Generic on purpose: the caller learns nothing about which check failed.
-        await OperationOutcomes.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "login",
-            "A valid CDS client JWT is required.");
+        return OperationOutcomes.WriteAsync(http, StatusCodes.Status401Unauthorized, "login", "A valid CDS client JWT is required.");
     }
 
     private static void Fail(ResultContext<JwtBearerOptions> context, string reason)

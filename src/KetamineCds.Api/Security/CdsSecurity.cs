@@ -1,11 +1,9 @@
 using System.Security.Cryptography;
-using System.Threading.RateLimiting;
 using KetamineCds.Api.Audit;
 using KetamineCds.Api.CdsHooks;
 using KetamineCds.Api.Infrastructure;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using AspNetCorsOptions = Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions;
@@ -22,7 +20,6 @@ public static partial class CdsSecurity
     public const string Scheme = "CdsClientJwt";
     public const string ClientPolicy = "CdsClient";
     public const string DiscoveryPolicy = "CdsDiscovery";
-    public const string RateLimitPolicy = "CdsPerIssuer";
     public const string CorsPolicy = "CdsOrigins";
     public const string DevelopmentJwksPath = "/.well-known/ketamine-cds-dev/jwks.json";
 
@@ -37,8 +34,8 @@ public static partial class CdsSecurity
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<CdsSecurityOptions>().BindConfiguration(CdsSecurityOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CdsSecurityOptions>, CdsSecurityOptionsValidator>();
+        services.AddSingleton<IValidateOptions<KetamineCds.Fhir.Fallback.FhirFallbackOptions>, FhirFallbackDeploymentValidator>();
         services.AddSingleton<ITrustedClientRegistry>(sp => CreateRegistry(sp, environment));
-        services.AddSingleton<IJtiReplayStore, InMemoryJtiReplayStore>();
         services.AddSingleton<JwksCache>();
         services.AddSingleton<CdsJwtBearerEvents>();
         services.AddHttpClient(JwksCache.HttpClientName)
@@ -80,35 +77,9 @@ public static partial class CdsSecurity
             authorization.AddPolicy(DiscoveryPolicy, signed && !security.Value.AllowAnonymousDiscovery ? RequireClient() : AllowAnyone());
         });
 
-        services.AddRateLimiter(limiter =>
-        {
-            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.AddPolicy(RateLimitPolicy, context =>
-            {
-                var settings = context.RequestServices.GetRequiredService<IOptions<CdsSecurityOptions>>().Value.RateLimit;
-                // Runs after authorization, so the partition is a verified issuer (or one shared bucket when unsigned).
-                var partition = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst("iss")?.Value ?? "" : "unsigned";
-                return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = settings.PermitLimit,
-                    Window = TimeSpan.FromSeconds(settings.WindowSeconds),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
-            });
-            limiter.OnRejected = async (context, cancellationToken) =>
-            {
-                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-                {
-                    context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-
-                Log.RateLimited(context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CdsSecurity).FullName!),
-                    context.HttpContext.User.FindFirst("iss")?.Value ?? "unsigned");
-                await OperationOutcomes.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "throttled",
-                    "Too many requests from this CDS client; retry after the interval in Retry-After.");
-            };
-        });
+        // Per-issuer rate limit, then the jti replay store (CdsAdmissionMiddleware): in memory, or shared on Redis when
+        // KetamineCds:Redis:Configuration is set (several instances behind a load balancer; docs/deploy/).
+        services.AddCdsSharedState();
 
         services.AddCors();
         services.AddOptions<AspNetCorsOptions>().Configure<IOptions<CdsSecurityOptions>>((cors, security) =>
@@ -125,7 +96,8 @@ public static partial class CdsSecurity
 
     /// <summary>
     /// The security middleware, in order: audit (outermost, so refusals are recorded), origin allow-list (403), CORS,
-    /// authentication, authorization (401), per-issuer rate limit (429). Also maps the Development JWKS when active.
+    /// authentication, authorization (401), admission: per-issuer rate limit (429) and only then the jti replay store
+    /// (401 replay; 503 when a shared store is down). Also maps the Development JWKS when active.
     /// </summary>
     public static WebApplication UseCdsSecurity(this WebApplication app)
     {
@@ -133,6 +105,12 @@ public static partial class CdsSecurity
         var settings = app.Services.GetRequiredService<IOptions<CdsSecurityOptions>>().Value;
         var registry = app.Services.GetRequiredService<ITrustedClientRegistry>();
         app.Services.GetRequiredService<PatientIdHasher>();
+        if (app.Services.GetRequiredService<IOptions<RedisStateOptions>>().Value.Enabled)
+        {
+            // Connect before the first call arrives; an unreachable Redis keeps reconnecting (and replay checks fail closed).
+            app.Services.GetRequiredService<RedisConnection>().Connect();
+        }
+
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CdsSecurity).FullName!);
         LogStartup(logger, app.Environment, settings, registry);
 
@@ -141,7 +119,7 @@ public static partial class CdsSecurity
         app.UseCors(CorsPolicy);
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseRateLimiter();
+        app.UseMiddleware<CdsAdmissionMiddleware>();
 
         if (app.Environment.IsDevelopment() && registry.Find(DevelopmentIssuer.Issuer) is { } development)
         {
@@ -265,8 +243,5 @@ public static partial class CdsSecurity
 
         [LoggerMessage(EventId = 3203, Level = LogLevel.Information, Message = "Trusted CDS clients: count={Count} issuers={Issuers}")]
         public static partial void TrustedClients(ILogger logger, int count, string issuers);
-
-        [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Rate limit reached: issuer={Issuer}")]
-        public static partial void RateLimited(ILogger logger, string issuer);
     }
 }

@@ -22,6 +22,13 @@ public sealed class CdsSecurityOptionsValidator(IHostEnvironment environment) : 
             {
                 errors.Add("KetamineCds:Security:PublicBaseUrl must not have a query.");
             }
+
+            // Tokens are addressed (aud) to this URL and EHRs send patient data to it: plain http only on a developer's machine.
+            if (url is not null && url.Scheme != Uri.UriSchemeHttps && !relaxedEnvironment)
+            {
+                errors.Add($"KetamineCds:Security:PublicBaseUrl must be https outside Development and Testing (it is '{url.Scheme}' in '{environment.EnvironmentName}'); " +
+                           "terminate TLS at the load balancer and give its https URL here.");
+            }
         }
         else if (options.Clients.Count > 0)
         {

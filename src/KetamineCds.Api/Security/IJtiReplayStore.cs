@@ -5,17 +5,18 @@ namespace KetamineCds.Api.Security;
 /// <summary>
 /// Remembers the <c>jti</c> of every accepted token until it expires, so a captured token cannot be replayed.
 /// <para>
-/// The in-memory default protects one instance. Several instances behind a load balancer need a shared store: implement
-/// this interface over Redis or a database with an atomic "add if absent with expiry" (Redis: <c>SET key 1 NX EXAT exp</c>;
-/// SQL: insert into a table whose primary key is (issuer, jti), treating a duplicate-key error as a replay), and register
-/// it in place of <see cref="InMemoryJtiReplayStore"/>. The key must include the issuer: two EHRs may pick the same jti.
+/// The in-memory default protects one instance. Several instances behind a load balancer share
+/// <see cref="RedisJtiReplayStore"/> (<c>SET key 1 NX PX ttl</c>), chosen by <c>KetamineCds:Redis:Configuration</c>.
+/// The key includes the issuer: two EHRs may pick the same jti. The jti is at most
+/// <see cref="CdsJwtBearerEvents.MaxJtiLength"/> characters, and is written only after the per-issuer rate limit.
 /// </para>
 /// </summary>
 public interface IJtiReplayStore
 {
     /// <summary>
     /// Records (issuer, jti) until <paramref name="expiresAt"/>. True when it was not seen before; false for a replay.
-    /// Must be atomic: of two concurrent calls with the same pair, exactly one returns true.
+    /// Must be atomic: of two concurrent calls with the same pair, exactly one returns true. Throws
+    /// <see cref="ReplayStoreUnavailableException"/> when a shared store cannot answer.
     /// </summary>
     ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 }
@@ -28,6 +29,9 @@ public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
 
     private readonly ConcurrentDictionary<(string Issuer, string Jti), DateTimeOffset> seen = new();
     private long nextSweepTicks;
+
+    /// <summary>Token ids remembered now (expired ones until the next sweep).</summary>
+    public int Count => seen.Count;
 
     public ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
@@ -70,3 +74,12 @@ public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
         }
     }
 }
+
+/// <summary>
+/// The shared replay store could not answer (Redis unreachable or too slow). The call is refused with 503: accepting
+/// it could accept a replay, so the store fails closed (docs/security.md, "Several instances").
+/// </summary>
+public sealed class ReplayStoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A verified token's (issuer, jti), to be remembered by the admission step after the rate limit.</summary>
+public sealed record PendingReplayCheck(string Issuer, string Jti, DateTimeOffset ExpiresAt);

@@ -40,6 +40,20 @@ public static class PrefetchReader
 {
     public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null)
     {
+        try
+        {
+            return ReadValue(value, resourceType, patientId, screen);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // The Bundle itself (its resourceType or a link) holds text that is not valid Unicode: nothing in it can be
+            // trusted to be read whole, so the key failed, which the gatherer reports (412 when the key is required).
+            return new ResourceBatch(PrefetchState.Failed, [], 1, null);
+        }
+    }
+
+    private static ResourceBatch ReadValue(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen)
+    {
         if (value is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
         {
             return ResourceBatch.Missing;
@@ -105,11 +119,25 @@ public static class PrefetchReader
                 continue;
             }
 
-            var type = TypeOf(entry);
+            // Text that is not valid Unicode (invalid UTF-8 from a FHIR server, a lone surrogate escape) throws when read:
+            // that entry cannot be read, so it is skipped and counted, and the rest of the Bundle still is (issue 8 item 3).
+            string? type;
+            string raw;
+            try
+            {
+                type = TypeOf(entry);
+                raw = entry.GetRawText();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+            {
+                skipped++;
+                continue;
+            }
+
             if (type == "Medication" && IsMedicationType(resourceType))
             {
                 // _include=...:medication: the Medication a medicationReference points to.
-                if (FhirJson.ReadTolerant(entry, out _) is Medication medication)
+                if (FhirJson.ReadTolerant(raw, out _) is Medication medication)
                 {
                     included.Add(medication);
                 }
@@ -128,7 +156,6 @@ public static class PrefetchReader
                 continue;
             }
 
-            var raw = entry.GetRawText();
             if (screen is not null && !screen.MayBeRelevant(raw))
             {
                 continue;

@@ -49,7 +49,7 @@ public sealed class FhirFallbackOptions
     [Range(0.01, 1.0)]
     public double CircuitFailureRatio { get; set; } = 0.5;
 
-    /// <summary>Attempts within the sampling window before the breaker may open.</summary>
+    /// <summary>Calls (each with its retries) within the sampling window before the breaker may open.</summary>
     [Range(2, 10_000)]
     public int CircuitMinimumThroughput { get; set; } = 10;
 

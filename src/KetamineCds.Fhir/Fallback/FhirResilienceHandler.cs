@@ -9,9 +9,11 @@ using Polly.Timeout;
 namespace KetamineCds.Fhir.Fallback;
 
 /// <summary>
-/// One Polly pipeline per FHIR server origin (so one failing EHR endpoint opens only its own circuit): retry with
-/// jittered exponential backoff outside, the circuit breaker, then a per-attempt timeout that covers the body as well
-/// as the headers. Owned by DI as a singleton and disposed with it.
+/// One Polly pipeline per FHIR server origin (so one failing EHR endpoint opens only its own circuit): the circuit
+/// breaker outside, then retry with jittered exponential backoff, then a per-attempt timeout that covers the body as
+/// well as the headers. The breaker sees one outcome per CALL (after its retries), not one per attempt: a server whose
+/// first attempts fail but whose retries succeed is answering, and keeps its circuit closed (issue 8 item 5); a call
+/// that fails after every retry counts once. Owned by DI as a singleton and disposed with it.
 /// </summary>
 public sealed class FhirResiliencePipelines(IOptions<FhirFallbackOptions> options) : IDisposable
 {
@@ -31,6 +33,14 @@ public sealed class FhirResiliencePipelines(IOptions<FhirFallbackOptions> option
     private static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, FhirFallbackOptions o)
     {
         builder
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+            {
+                FailureRatio = o.CircuitFailureRatio,
+                MinimumThroughput = o.CircuitMinimumThroughput,
+                SamplingDuration = TimeSpan.FromSeconds(o.CircuitSamplingSeconds),
+                BreakDuration = TimeSpan.FromSeconds(o.CircuitBreakSeconds),
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+            })
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = Math.Max(1, o.MaxRetries),
@@ -39,14 +49,6 @@ public sealed class FhirResiliencePipelines(IOptions<FhirFallbackOptions> option
                 Delay = TimeSpan.FromMilliseconds(o.RetryBaseDelayMilliseconds),
                 ShouldHandle = args => ValueTask.FromResult(o.MaxRetries > 0 && ShouldRetry(args.Outcome, args.Context)),
                 DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result)),
-            })
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
-            {
-                FailureRatio = o.CircuitFailureRatio,
-                MinimumThroughput = o.CircuitMinimumThroughput,
-                SamplingDuration = TimeSpan.FromSeconds(o.CircuitSamplingSeconds),
-                BreakDuration = TimeSpan.FromSeconds(o.CircuitBreakSeconds),
-                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
             })
             .AddTimeout(TimeSpan.FromMilliseconds(o.AttemptTimeoutMilliseconds));
     }

@@ -124,6 +124,12 @@ public sealed partial class FhirServerFallback(
         {
             outcome = "circuit-open";
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // Text that is not valid Unicode where the page itself is read (resourceType, a link): the page is unreadable,
+            // and the key is incomplete (412 when required). Entries with such text are skipped one by one by PrefetchReader.
+            outcome = "unreadable-text";
+        }
         catch (Exception ex) when (ex is HttpRequestException or FhirOperationException or FhirRequestRefusedException
                                        or FhirResponseTooLargeException or Polly.Timeout.TimeoutRejectedException or IOException)
         {

@@ -273,21 +273,44 @@ public sealed class FallbackFaultInjectionTests(FallbackHostFixture host)
     }
 
     [Fact]
-    public async Task A_failing_server_opens_its_own_circuit_and_not_another_servers()
+    public async Task A_failing_server_opens_its_own_circuit_after_enough_failed_calls_and_not_another_servers()
     {
         var failing = host.Lease(_ => ScriptedReply.Error(503));
         var healthy = host.Lease(Table2.Ehr(1));
 
+        // The breaker counts calls (each after its retries): 3 keys per hook call, 4 failed calls open the circuit.
         var first = await host.PostAsync(Table2.WithoutPrefetch(1, failing.BaseUrl));
         var requestsAfterFirst = failing.Requests.Count;
-        var second = await host.PostAsync(Table2.WithoutPrefetch(1, failing.BaseUrl));
+        await host.PostAsync(Table2.WithoutPrefetch(1, failing.BaseUrl));
+        var requestsWhenOpen = failing.Requests.Count;
+        var third = await host.PostAsync(Table2.WithoutPrefetch(1, failing.BaseUrl));
         var other = await host.PostAsync(Table2.WithoutPrefetch(1, healthy.BaseUrl));
 
         Assert.Equal(412, first.Status);
-        Assert.Equal(412, second.Status);
-        Assert.True(requestsAfterFirst >= 4, $"{requestsAfterFirst} requests before the circuit opened");
-        Assert.Equal(requestsAfterFirst, failing.Requests.Count);
+        Assert.Equal(412, third.Status);
+        Assert.True(requestsAfterFirst >= 6, $"{requestsAfterFirst} requests: every key's call should have been retried");
+        Assert.Equal(requestsWhenOpen, failing.Requests.Count);
         Assert.Equal(200, other.Status);
         Assert.Equal(Table2.ExpectedFindings(1), Table2.Findings(other.Body));
+    }
+
+    [Fact]
+    public async Task A_server_whose_retries_succeed_keeps_its_circuit_closed_and_every_chart_is_read()
+    {
+        // Every search fails once with 503 and succeeds on the retry: half of all attempts fail, which opened the circuit
+        // when the breaker counted attempts (issue 8 item 5). Each call succeeds, so the circuit must stay closed.
+        var attempts = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var flaky = host.Lease(Table2.Ehr(13, request => attempts.AddOrUpdate(request.Target, 1, (_, n) => n + 1) % 2 == 1 ? ScriptedReply.Error(503) : null));
+
+        var answers = new List<HookAnswer>();
+        for (var i = 0; i < 6; i++)
+        {
+            answers.Add(await host.PostAsync(Table2.WithoutPrefetch(13, flaky.BaseUrl)));
+        }
+
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        Assert.All(answers, a => Assert.Equal(Table2.ExpectedFindings(13), Table2.Findings(a.Body)));
+        Assert.Equal(36, flaky.Requests.Count);
+        Assert.DoesNotContain(host.Logs.Lines, l => l.Contains($"origin=http://127.0.0.1:{flaky.Port} outcome=circuit-open", StringComparison.Ordinal));
     }
 }

@@ -61,7 +61,8 @@ public sealed class HookFuzzTests(FallbackHostFixture host)
         Assert.Equal("ok", await health.Content.ReadAsStringAsync());
     }
 
-    private static string Mutate(Random random, string json, Uri ehr)
+    /// <summary>The structural mutations, shared with the signed byte-level fuzzer (Hardening/SignedByteFuzzTests).</summary>
+    internal static string Mutate(Random random, string json, Uri ehr)
     {
         var text = json;
         var mutations = random.Next(1, 4);

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace KetamineCds.Api.Tests.MultiInstance;
+
+/// <summary>
+/// The service as it runs in production: a child process <c>dotnet KetamineCds.Api.dll</c> on a free 127.0.0.1 port,
+/// configured by environment variables only, with its real console output (stdout) captured line by line.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> output = new();
+
+    private ServiceProcess(Process process, Uri baseUrl)
+    {
+        this.process = process;
+        BaseUrl = baseUrl;
+    }
+
+    public Uri BaseUrl { get; }
+
+    /// <summary>Every console line the service wrote so far (stdout and stderr).</summary>
+    public IReadOnlyList<string> Output => [.. output];
+
+    public static async Task<ServiceProcess> StartAsync(IDictionary<string, string> environment, string aspnetEnvironment = "Production")
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [ServiceDll()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(ServiceDll())!,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = aspnetEnvironment;
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // Start-up cost only: these tests are about the trust boundary and logs, not assessment validation.
+        start.Environment["KetamineCds__ValidateAssessments"] = "false";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start };
+        var service = new ServiceProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) service.output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) service.output.Enqueue(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await service.WaitUntilReadyAsync();
+        return service;
+    }
+
+    /// <summary>The service binary the test project built (same configuration), found from the test output folder.</summary>
+    public static string ServiceDll()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // .../bin/{Configuration}/net10.0/
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "src", "KetamineCds.Api", "bin", configuration, "net10.0", "KetamineCds.Api.dll");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("KetamineCds.Api.dll was not found; build src/KetamineCds.Api first.");
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+
+    private async Task WaitUntilReadyAsync()
+    {
+        using var client = CreateClient();
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited with {process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, Output.TakeLast(40))}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"The service did not become healthy:{Environment.NewLine}{string.Join(Environment.NewLine, Output.TakeLast(40))}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+}
+
+/// <summary>A real redis-server on a free 127.0.0.1 port, no persistence, its own temp directory; one per test run.</summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private Process? process;
+    private string directory = "";
+
+    public int Port { get; private set; }
+
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    public async Task InitializeAsync()
+    {
+        directory = Directory.CreateTempSubdirectory("ketaminecds-redis-").FullName;
+        Port = ServiceProcess.FreePort();
+        var binary = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+        process = Process.Start(new ProcessStartInfo(binary,
+            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException("redis-server did not start.");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        process?.Dispose();
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>One redis-server for the run; these tests start service processes, so they run alone (like the fuzzer).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RedisCollection : ICollectionFixture<RedisServer>
+{
+    public const string Name = "redis";
+}
