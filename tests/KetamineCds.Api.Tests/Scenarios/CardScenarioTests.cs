@@ -61,6 +61,33 @@ public sealed class CardScenarioTests(CdsApplication app) : IClassFixture<CdsApp
         }
     }
 
+    /// <summary>Issue 7 item 1 (card side): the dose-unknown summary names the drug and the actual reason.</summary>
+    [Theory]
+    [InlineData("lorazepam", 2, "Intravenous", "Benzodiazepine not counted: lorazepam (route not oral); the total excludes it")]
+    [InlineData("midazolam", 5, "Oral", "Benzodiazepine not counted: midazolam (no oral lorazepam equivalence); the total excludes it")]
+    [InlineData("diazepam", null, null, "Benzodiazepine not counted: diazepam (dose unknown); the total excludes it")]
+    public async Task The_dose_unknown_summary_names_the_drug_and_why_it_was_not_counted(string drug, int? mg, string? route, string summary)
+    {
+        var statement = RequestBuilder.Statement("b1", RequestBuilder.Concept(drug), mg is { } dose ? RequestBuilder.Dosage(dose, route: route) : null);
+        var cards = await ScenarioFiles.CardsAsync(await ScenarioFiles.PostAsync(app.CreateClient(), "ketamine-order-sign", RequestBuilder.OrderSign([statement])));
+        var card = ScenarioFiles.Card(cards, "benzodiazepine-dose-unknown")!;
+        Assert.Equal(summary, (string)card["summary"]!);
+        var kind = (string)card["extension"]!["ketaminecds"]!["medications"]![0]!["notCountedKind"]!;
+        Assert.Equal(summary.Contains("route", StringComparison.Ordinal) ? "not-oral" : summary.Contains("equivalence", StringComparison.Ordinal) ? "no-equivalence" : "dose-unknown", kind);
+    }
+
+    [Fact]
+    public async Task Two_benzodiazepines_not_counted_for_different_reasons_are_both_named()
+    {
+        var cards = await ScenarioFiles.CardsAsync(await ScenarioFiles.PostAsync(app.CreateClient(), "ketamine-order-sign", RequestBuilder.OrderSign(
+        [
+            RequestBuilder.Statement("b1", RequestBuilder.Concept("lorazepam"), RequestBuilder.Dosage(2, route: "Intravenous")),
+            RequestBuilder.Statement("b2", RequestBuilder.Concept("diazepam"), null),
+        ])));
+        Assert.Equal("Benzodiazepines not counted: lorazepam (route not oral); diazepam (dose unknown); the total excludes them",
+            (string)ScenarioFiles.Card(cards, "benzodiazepine-dose-unknown")!["summary"]!);
+    }
+
     private static IEnumerable<string> Strings(JsonNode spec, string key) =>
         spec[key]?.AsArray().Select(s => (string)s!) ?? [];
 }
