@@ -1,26 +1,37 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using KetamineCds.Api.CdsHooks;
+using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
 using KetamineCds.Clinical.Outcomes;
 using KetamineCds.Clinical.Rules;
 using KetamineCds.Fhir.Knowledge;
+using Microsoft.Extensions.Options;
 using static KetamineCds.Api.Cards.Markdown;
 
 namespace KetamineCds.Api.Cards;
 
-/// <summary>What the renderer needs beyond the findings: data-quality facts to disclose on every card.</summary>
-public sealed record RenderContext(int UnreadableResources, bool ObservationsAvailable, int ReadWithErrors = 0);
+/// <summary>What the renderer needs beyond the findings: data-quality facts to disclose on every card, and the hook
+/// instance the SMART link's appContext names.</summary>
+public sealed record RenderContext(int UnreadableResources, bool ObservationsAvailable, int ReadWithErrors = 0, string? HookInstance = null);
 
 /// <summary>
 /// Turns findings into CDS Hooks cards. Each number on a card is labelled as the patient's (from the record) or the
 /// article's (Joseph et al. 2023). Cards inform; they never suggest stopping, tapering, holding or reducing
 /// lamotrigine or a benzodiazepine, and carry no suggestions or actions.
 /// </summary>
-public sealed class CardRenderer(ClinicalKnowledge knowledge)
+/// <remarks>
+/// Cards are short (issue 9 item 4): the summary, the patient's key numbers and one or two sentences of evidence; the
+/// full picture is in the SMART app the card links to. The response stays self-sufficient for EHRs that show no links:
+/// the benzodiazepine card keeps its calculation table, kept to four columns for a ~720 px side panel. FHIR ids stay in
+/// the extension, never in the clinician text. docs/cds-hooks-contract.md gives the length budgets the tests enforce.
+/// </remarks>
+public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecurityOptions> security)
 {
     private readonly EvidenceFigures _evidence = knowledge.Evidence;
+    private readonly string? _publicBaseUrl = string.IsNullOrWhiteSpace(security.Value.PublicBaseUrl) ? null : security.Value.PublicBaseUrl.TrimEnd('/');
 
     public IReadOnlyList<Card> Render(IEnumerable<Finding> findings, RenderContext context)
     {
@@ -30,7 +41,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         {
             LamotrigineFinding l => Lamotrigine(l, context),
             BenzodiazepineFinding b => Benzodiazepine(b, context),
-            UnreadableDataFinding u => Unreadable(u),
+            UnreadableDataFinding u => Unreadable(u, context),
             KetamineCourseFinding k => Course(k, context),
             _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
         }).ToList();
@@ -45,45 +56,42 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             LamotrigineDoseCategory.Standard => "standard dose",
             _ => "dose category unknown",
         };
-        var summary = Summary($"Lamotrigine {dose} ({category}): a small study found no significant difference in ketamine/esketamine response");
+        var summary = $"Lamotrigine {dose} ({category}): a small study found no significant difference in ketamine/esketamine response";
 
         var d = new StringBuilder();
         d.AppendLine("**This patient** (from the patient's record)").AppendLine();
         foreach (var therapy in finding.Therapies)
         {
-            d.AppendLine($"- {Escape(therapy.DisplayName)}: {DoseText(therapy.Dose)}{Reconciliation(therapy)} ({References(therapy)})");
+            d.AppendLine($"- {Escape(therapy.DisplayName)}: {DoseText(therapy.Dose)}{Reconciliation(therapy)}");
         }
 
         var cut = Number(finding.StandardDoseMinMgPerDay);
         d.AppendLine(finding.Category switch
         {
             LamotrigineDoseCategory.Unknown => $"- Dose category: unknown, because the daily dose could not be determined (the article's cut-off is {cut} mg/day).",
-            _ => $"- Dose category: {category} (the article's cut-off: low < {cut} mg/day, standard >= {cut} mg/day).",
+            _ => $"- Dose category: {category} (article cut-off {cut} mg/day).",
         });
+        d.AppendLine(finding.CourseShownSeparately
+            ? "- QIDS-SR16 and CADSS course: on the ketamine course card."
+            : CourseLine(finding.Outcomes, context));
+        if (finding.Benzodiazepines is { } benzodiazepines)
+        {
+            d.AppendLine(BenzodiazepineLine(benzodiazepines));
+        }
+
         d.AppendLine();
-        AppendOutcomes(d, finding.Outcomes, context);
-        d.AppendLine($"**What the study found** (figures from the article: {Escape(_evidence.ShortCitation)})").AppendLine();
-        d.AppendLine($"- Cohort: {Fig("cohort-n")} adults with treatment-resistant depression ({Fig("cohort-iv-ketamine-n")} IV racemic ketamine, " +
-                     $"{Fig("cohort-in-esketamine-n")} intranasal esketamine); {Fig("cohort-lamotrigine-n")} took lamotrigine, {Fig("cohort-no-lamotrigine-n")} did not.");
-        d.AppendLine($"- Response (>= 50% QIDS-SR reduction): {Pct("response-lamotrigine-percent")} with lamotrigine vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}).");
-        d.AppendLine($"- Remission (QIDS-SR <= 5): {Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}).");
-        d.AppendLine($"- No lamotrigine x treatment-number interaction on QIDS-SR percent change ({P("qids-interaction-p")}) and no overall group effect ({P("qids-group-effect-p")}).");
-        d.AppendLine($"- Dissociation (CADSS), mean (SE): {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without ({P("cadss-p")}). " +
-                     $"A signal of less dissociation, mainly with IV racemic ketamine: in IV-treated patients lamotrigine had an effect on CADSS ({P("iv-cadss-lamotrigine-effect-p")}; " +
-                     $"mean over the first five treatments {Fig("iv-cadss-mean-first-five-lamotrigine")} vs {Fig("iv-cadss-mean-first-five-no-lamotrigine")}) but not on QIDS-SR change ({P("iv-qids-lamotrigine-effect-p")}).");
-        d.AppendLine($"- Case series of {Fig("case-series-n")} patients who continued lamotrigine: {Pct("case-series-response-percent")} responded and {Pct("case-series-remission-percent")} remitted; " +
-                     $"low-dose (n = {Fig("case-series-low-dose-n")}) and standard-dose (n = {Fig("case-series-standard-dose-n")}) patients did not differ significantly in QIDS-SR change.");
-        d.AppendLine("- In the study, lamotrigine was continued throughout ketamine/esketamine treatment. The authors note that stopping it beforehand is " +
-                     "common at some clinics without robust evidence, with a risk of mood destabilization.");
-        d.AppendLine();
-        d.AppendLine("**Limitations**").AppendLine();
-        d.AppendLine($"- {Escape(_evidence.Limitations)}");
-        d.AppendLine($"- Patients on lamotrigine took more psychotropics: {Sd("psychotropics-lamotrigine-mean")} vs {Sd("psychotropics-no-lamotrigine-mean")} ({P("psychotropics-p")}).");
-        d.AppendLine("- The authors conclude there is insufficient evidence that continuing lamotrigine attenuates the antidepressant effect; " +
-                     "a small observational study that found no significant difference cannot rule one out.");
+        d.AppendLine($"**What the study found** (from the article; {Fig("cohort-lamotrigine-n")} of {Fig("cohort-n")} cohort patients took lamotrigine)").AppendLine();
+        d.AppendLine($"- Response {Pct("response-lamotrigine-percent")} with lamotrigine vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}); " +
+                     $"remission {Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}). Lamotrigine was continued throughout.");
+        foreach (var sentence in RouteEvidence(finding.Ketamine))
+        {
+            d.AppendLine($"- {sentence}");
+        }
+
+        d.AppendLine($"- Limitations: {Escape(_evidence.ShortLimitations)}");
         AppendClosing(d, context);
 
-        return NewCard(FindingCodes.LamotrigineConcurrent, summary, "info", d, new KetamineCdsExtension
+        return NewCard(FindingCodes.LamotrigineConcurrent, summary, "info", d, context, new KetamineCdsExtension
         {
             Finding = FindingCodes.LamotrigineConcurrent,
             LamotrigineMgPerDay = finding.MgPerDay,
@@ -92,7 +100,31 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             QidsSr = Qids(finding.Outcomes),
             Cadss = Cadss(finding.Outcomes),
             UnreadableResources = context.UnreadableResources > 0 ? context.UnreadableResources : null,
+            KetamineForm = FormName(finding.Ketamine),
+            Benzodiazepines = BenzodiazepineSummaryOf(finding.Benzodiazepines),
         });
+    }
+
+    /// <summary>
+    /// What the study can say for the ketamine being ordered (Joseph et al. 2023, Results 3.1 and Table 1): the CADSS
+    /// effect was found with the esketamine patients excluded, and only 1 of the 8 cohort lamotrigine patients had
+    /// intranasal esketamine.
+    /// </summary>
+    private IEnumerable<string> RouteEvidence(KetamineForm form)
+    {
+        var ivAnalysis = $"the IV-only analysis ({Fig("iv-only-n")} IV patients, {Fig("iv-only-lamotrigine-n")} on lamotrigine)";
+        if (form is KetamineForm.Esketamine or KetamineForm.Both)
+        {
+            yield return $"Intranasal esketamine: only {Fig("cohort-lamotrigine-in-esketamine-n")} of the {Fig("cohort-lamotrigine-n")} cohort lamotrigine patients had it, " +
+                         $"so the study could not test it on its own. The dissociation signal (CADSS, {P("iv-cadss-lamotrigine-effect-p")}) came from {ivAnalysis}.";
+        }
+
+        if (form is not KetamineForm.Esketamine)
+        {
+            yield return $"Dissociation: the signal came from IV patients. In {ivAnalysis}, lamotrigine had an effect on CADSS ({P("iv-cadss-lamotrigine-effect-p")}; " +
+                         $"mean {Fig("iv-cadss-mean-first-five-lamotrigine")} vs {Fig("iv-cadss-mean-first-five-no-lamotrigine")} over five treatments) " +
+                         $"but not on QIDS-SR change ({P("iv-qids-lamotrigine-effect-p")}).";
+        }
     }
 
     private Card Course(KetamineCourseFinding finding, RenderContext context)
@@ -102,7 +134,16 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         var parts = new List<string>();
         if (q.Baseline is { } b && q.Latest is { } l && q.PercentChange is { } pc)
         {
-            parts.Add($"QIDS-SR {Number(b)} to {Number(l)} ({Signed(pc)}%){(q.Remission == true ? ", remission" : q.Response == true ? ", response" : "")}");
+            var status = (q.Remission, q.Response, q.RemissionAtAnyPoint, q.ResponseAtAnyPoint) switch
+            {
+                (true, _, _, _) => ", remission",
+                (_, true, true, _) => ", response (remission earlier, not on the latest score)",
+                (_, true, _, _) => ", response",
+                (_, _, true, _) => ", remission earlier, not on the latest score",
+                (_, _, _, true) => ", response earlier, not on the latest score",
+                _ => "",
+            };
+            parts.Add($"QIDS-SR {Number(b)} to {Number(l)} ({Signed(pc)}%){status}");
         }
         else if (q.Latest is { } only)
         {
@@ -119,35 +160,64 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             : "Ketamine/esketamine course: assessment scores were excluded (see detail)";
         var d = new StringBuilder();
         AppendOutcomes(d, finding.Outcomes, context);
+        if (finding.Benzodiazepines is { } benzodiazepines)
+        {
+            d.AppendLine(BenzodiazepineLine(benzodiazepines)).AppendLine();
+        }
+
         d.AppendLine("**For comparison** (from the article)").AppendLine();
-        d.AppendLine($"- In the study's cohort, {Pct("response-lamotrigine-percent")} of patients with lamotrigine and {Pct("response-no-lamotrigine-percent")} without responded " +
-                     $"(>= {Fig("response-definition-percent-reduction")}% QIDS-SR reduction); {Pct("remission-lamotrigine-percent")} and {Pct("remission-no-lamotrigine-percent")} remitted " +
-                     $"(QIDS-SR <= {Fig("remission-definition-max-qids")}).");
-        d.AppendLine($"- Mean CADSS (SE) during treatment: {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without.");
-        d.AppendLine($"- {Escape(_evidence.Limitations)}");
+        d.AppendLine($"- Cohort (n = {Fig("cohort-n")}): response {Pct("response-lamotrigine-percent")} with lamotrigine " +
+                     $"vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}); remission " +
+                     $"{Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}).");
+        d.AppendLine($"- Case series (n = {Fig("case-series-n")}, all on lamotrigine): {Pct("case-series-response-percent")} responded; {Pct("case-series-remission-percent")} " +
+                     "\"met remission criteria at some point during the induction phase\".");
+        d.AppendLine($"- CADSS mean (SE): {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without ({P("cadss-p")}).");
+        d.AppendLine($"- Limitations: {Escape(_evidence.ShortLimitations)}");
         AppendClosing(d, context);
-        return NewCard(FindingCodes.KetamineCourse, summary, "info", d, new KetamineCdsExtension
+        return NewCard(FindingCodes.KetamineCourse, summary, "info", d, context, new KetamineCdsExtension
         {
             Finding = FindingCodes.KetamineCourse,
             QidsSr = Qids(finding.Outcomes),
             Cadss = Cadss(finding.Outcomes),
             UnreadableResources = context.UnreadableResources > 0 ? context.UnreadableResources : null,
+            Benzodiazepines = BenzodiazepineSummaryOf(finding.Benzodiazepines),
+            ExcludedObservations = finding.Outcomes.ExcludedCount > 0
+                ? finding.Outcomes.Excluded.Select(e => new ExcludedObservation(e.Reference, ReasonText(e.Reason), e.Detail)).ToList()
+                : null,
         });
     }
 
-    /// <summary>The patient's QIDS-SR/CADSS course, every number from the patient's Observations.</summary>
-    private void AppendOutcomes(StringBuilder d, OutcomeSummary? outcomes, RenderContext context)
+    /// <summary>The lamotrigine card's one line on the course (the course card, where shown, has the detail).</summary>
+    private static string CourseLine(OutcomeSummary? outcomes, RenderContext context)
     {
-        d.AppendLine("**This patient's course** (QIDS-SR16 and CADSS totals from the patient's record)").AppendLine();
         if (outcomes is null)
         {
-            d.AppendLine(context.ObservationsAvailable
-                ? "- No QIDS-SR16 or CADSS totals were found."
-                : "- Not available: the patient's survey Observations were neither prefetched nor readable from the FHIR server.");
-            d.AppendLine();
-            return;
+            return context.ObservationsAvailable
+                ? "- QIDS-SR16: no totals were found."
+                : "- QIDS-SR16: Not available: the patient's survey Observations were neither prefetched nor readable from the FHIR server.";
         }
 
+        var q = outcomes.Qids;
+        if (q.BaselineScore is not { } baseline)
+        {
+            return "- QIDS-SR16: no usable totals.";
+        }
+
+        if (q.LatestScore is not { } latest || q.Count < 2 || latest.When <= baseline.When)
+        {
+            return $"- QIDS-SR16: baseline {Number(baseline.Score)} ({Date(baseline.When)}); no later score yet.";
+        }
+
+        return $"- QIDS-SR16: baseline {Number(baseline.Score)}, latest {Number(latest.Score)} ({Date(latest.When)}" +
+               (q.PercentChange is { } pc ? $", {Signed(pc)}%" : "") + "); " +
+               $"response at any point {YesNo(q.ResponseAtAnyPoint)}, on the latest score {YesNo(q.Response)}; " +
+               $"remission at any point {YesNo(q.RemissionAtAnyPoint)}, on the latest score {YesNo(q.Remission)}.";
+    }
+
+    /// <summary>The patient's QIDS-SR/CADSS course, every number from the patient's Observations.</summary>
+    private void AppendOutcomes(StringBuilder d, OutcomeSummary outcomes, RenderContext context)
+    {
+        d.AppendLine("**This patient's course** (QIDS-SR16 and CADSS totals from the patient's record)").AppendLine();
         var q = outcomes.Qids;
         if (q.BaselineScore is { } baseline)
         {
@@ -157,15 +227,17 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
                 BaselineBasis.EarliestAfterTreatmentStarted => "earliest score, already on treatment",
                 _ => "earliest score; the course start date is not known",
             };
-            d.AppendLine($"- QIDS-SR16 baseline: {Number(baseline.Score)} on {Date(baseline.When)} ({basis}).");
+            d.Append($"- QIDS-SR16 baseline: {Number(baseline.Score)} on {Date(baseline.When)} ({basis})");
+            d.AppendLine(q.LatestScore is { } last && q.Count > 1
+                ? $"; latest {Number(last.Score)} on {Date(last.When)}{(q.PercentChange is { } pc ? $" ({Signed(pc)}%)" : "")}."
+                : ".");
         }
 
-        if (q.LatestScore is { } latest && q.Count > 1)
+        if (q.LatestScore is not null && q.Count > 1)
         {
-            d.AppendLine($"- QIDS-SR16 latest: {Number(latest.Score)} on {Date(latest.When)}" +
-                         (q.PercentChange is { } pc ? $"; change from baseline {Signed(pc)}%." : "."));
-            d.AppendLine($"- Response (>= {Fig("response-definition-percent-reduction")}% reduction, the article's definition): {YesNo(q.Response)}; " +
-                         $"remission (QIDS-SR <= {Fig("remission-definition-max-qids")}): {YesNo(q.Remission)}.");
+            d.AppendLine($"- Response (>= {Fig("response-definition-percent-reduction")}% reduction): at any point {YesNo(q.ResponseAtAnyPoint)}{First(q.FirstResponse)}, " +
+                         $"on the latest score {YesNo(q.Response)}. Remission (QIDS-SR <= {Fig("remission-definition-max-qids")}): " +
+                         $"at any point {YesNo(q.RemissionAtAnyPoint)}{First(q.FirstRemission)}, on the latest score {YesNo(q.Remission)}.");
         }
         else if (q.Count == 1)
         {
@@ -178,8 +250,8 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
 
         if (q.Series.Count > 0)
         {
-            d.AppendLine($"- QIDS-SR16 after each treatment: {string.Join(", ", q.Series.Select(p => $"#{p.TreatmentNumber} ({Date(p.TreatmentDate)}) {Number(p.Score.Score)}{(p.PercentChange is { } c ? $" ({Signed(c)}%)" : "")}"))}. " +
-                         "Treatment dates are inferred from the days with a CADSS total (recorded at each session) and the course start.");
+            d.AppendLine($"- After each treatment: {string.Join(", ", q.Series.Select(p => $"#{p.TreatmentNumber} ({Date(p.TreatmentDate)}) {Number(p.Score.Score)}{(p.PercentChange is { } c ? $" ({Signed(c)}%)" : "")}"))} " +
+                         "(treatment days: the days with a CADSS total, and the course start).");
         }
 
         var c = outcomes.Cadss;
@@ -190,14 +262,12 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         {
             var reasons = outcomes.ExcludedByReason.Select(r => $"{r.Value} {ReasonText(r.Key)}");
             d.AppendLine($"- {outcomes.ExcludedCount} assessment observation(s) were left out: {string.Join(", ", reasons)}.");
-            foreach (var excluded in outcomes.Excluded.Take(3))
-            {
-                d.AppendLine($"  - {Escape(excluded.Reference)}: {Escape(Truncate(excluded.Detail, 160))}");
-            }
         }
 
         d.AppendLine();
     }
+
+    private static string First(AssessmentScore? score) => score is { } s ? $" (first {Date(s.When)})" : "";
 
     private static QidsSrSummary? Qids(OutcomeSummary? outcomes) => outcomes is { Qids.Count: > 0 } o
         ? new QidsSrSummary
@@ -207,6 +277,10 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
             PercentChange = o.Qids.PercentChange,
             Response = o.Qids.Response,
             Remission = o.Qids.Remission,
+            ResponseAtAnyPoint = o.Qids.ResponseAtAnyPoint,
+            RemissionAtAnyPoint = o.Qids.RemissionAtAnyPoint,
+            FirstResponseDate = o.Qids.FirstResponse?.When,
+            FirstRemissionDate = o.Qids.FirstRemission?.When,
         }
         : null;
 
@@ -228,83 +302,80 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
 
     private static string Date(DateTimeOffset when) => when.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "...";
-
     private Card Benzodiazepine(BenzodiazepineFinding finding, RenderContext context)
     {
         var a = finding.Assessment;
         var threshold = Number(a.ThresholdMgPerDay);
         var primaryName = ShortTitle(knowledge.PrimaryEquivalence);
         var alternateName = ShortTitle(knowledge.AlternateEquivalence);
-        var notCountedBenzos = a.NotCounted.Where(l => l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine).ToList();
+        var notCountedBenzos = a.NotCountedBenzodiazepines.ToList();
+        var upTo = a.TotalIsUpTo ? "up to " : "";
         var (indicator, summary) = finding.Code switch
         {
             FindingCodes.BenzodiazepineThreshold => ("warning",
-                $"Benzodiazepines {Number(a.TotalPrimary)} mg/day lorazepam equivalents ({primaryName}): at or above the {threshold} mg/day limit of the ketamine study"),
+                $"Benzodiazepines {upTo}{Number(a.TotalPrimary)} mg/day lorazepam eq. ({primaryName}{(a.TotalIsUpTo ? ", PRN at maximum" : "")}): " +
+                $"at or above the {threshold} mg/day limit of the ketamine study"),
             FindingCodes.BenzodiazepineBorderline => ("info",
-                $"Benzodiazepines {Number(a.TotalPrimary)} mg/day lorazepam eq. by {primaryName} but {Number(a.TotalAlternate)} by {alternateName}: near the {threshold} mg/day limit"),
-            _ => ("info",
-                $"Benzodiazepine dose not determined: {string.Join(", ", notCountedBenzos.Select(l => l.Therapy.Ingredient.Name).Distinct())}; not counted in the total"),
+                $"Benzodiazepines {upTo}{Number(a.TotalPrimary)} mg/day lorazepam eq. by {primaryName} (below the {threshold} mg/day limit), " +
+                $"{Number(a.TotalAlternate)} by {alternateName} (at or above it)"),
+            FindingCodes.BenzodiazepineBelowThreshold => ("info",
+                $"Benzodiazepines counted: {upTo}{Number(a.TotalPrimary)} mg/day lorazepam eq. ({primaryName}), {Number(a.TotalAlternate)} ({alternateName}); " +
+                $"below the {threshold} mg/day limit"),
+            _ => ("info", NotCountedSummary(notCountedBenzos)),
         };
 
         var d = new StringBuilder();
         d.AppendLine("**This patient's benzodiazepines** (doses from the patient's record; factors from the equivalence tables)").AppendLine();
-        d.AppendLine($"| Medication | mg/day | How derived | {Escape(primaryName)} factor | Lorazepam eq. ({Escape(primaryName)}) | {Escape(alternateName)} factor | Lorazepam eq. ({Escape(alternateName)}) |");
-        d.AppendLine("|---|---|---|---|---|---|---|");
-        foreach (var line in a.Lines.Where(l => l.Counted))
+        d.AppendLine($"| Medication | mg/day | {Escape(primaryName)} | {Escape(alternateName)} |");
+        d.AppendLine("|---|---|---|---|");
+        foreach (var line in a.Counted)
         {
-            d.AppendLine($"| {Escape(line.Therapy.DisplayName)} | {DoseCell(line.Dose)} | {Escape(Derivation(line.Dose))} | {Number(line.PrimaryFactor)} | {Number(line.LorazepamEquivalentMgPerDay)} | " +
-                         $"{Number(line.AlternateFactor)}{(line.AlternateFactorFromPrimary ? " (not in this table; primary factor used)" : "")} | {Number(line.LorazepamEquivalentMgPerDayAlternate)} |");
+            d.AppendLine($"| {Escape(line.Therapy.DisplayName)} | {DoseCell(line.Dose)} | {Number(line.LorazepamEquivalentMgPerDay)} (/ {Number(line.PrimaryFactor)}) | " +
+                         $"{Number(line.LorazepamEquivalentMgPerDayAlternate)} (/ {Number(line.AlternateFactor)}{(line.AlternateFactorFromPrimary ? $", {Escape(primaryName)} factor: not in this table" : "")}) |");
         }
 
-        d.AppendLine(a.Lines.Any(l => l.Counted)
-            ? $"| **Total{(notCountedBenzos.Count > 0 ? " of the counted medications" : "")}** | | | | **{Number(a.TotalPrimary)} mg/day** | | **{Number(a.TotalAlternate)} mg/day** |"
-            : "| **Total** | | | | **not computed: no benzodiazepine dose could be counted** | | |");
+        d.AppendLine(a.Counted.Any()
+            ? $"| **Total{(notCountedBenzos.Count > 0 ? " counted" : "")}** | | **{upTo}{Number(a.TotalPrimary)}** | **{upTo}{Number(a.TotalAlternate)}** |"
+            : "| **Total** | | **not computed** | **not computed** |");
         d.AppendLine();
-        d.AppendLine("A factor is the oral mg of the drug taken as equal to 1 mg of oral lorazepam; lorazepam equivalents = mg/day / factor.");
-        if (a.Lines.Any(l => !l.Counted))
+        d.AppendLine("Lorazepam equivalents (mg/day) = mg/day / the table's factor (the oral mg equal to 1 mg oral lorazepam).");
+        var notCounted = a.NotCounted.ToList();
+        var reconciled = a.Lines.Where(l => l.Therapy.Entries.Count > 1).ToList();
+        if (notCounted.Count > 0 || reconciled.Count > 0)
         {
-            d.AppendLine().AppendLine("**Recognized but not counted in the total**").AppendLine();
-            foreach (var line in a.Lines.Where(l => !l.Counted))
+            d.AppendLine();
+            foreach (var line in notCounted)
             {
-                d.AppendLine($"- {Escape(line.Therapy.DisplayName)} ({References(line.Therapy)}): {Escape(line.NotCountedReason)}.");
+                d.AppendLine($"- Not counted: {Escape(line.Therapy.DisplayName)}: {Escape(line.NotCountedReason)}.");
             }
-        }
 
-        foreach (var note in a.Lines.Select(l => l.Therapy.ReconciliationNote).OfType<string>())
-        {
-            d.AppendLine().AppendLine($"- Reconciled: {Escape(note)}.");
+            foreach (var line in reconciled)
+            {
+                d.AppendLine($"- {Escape(line.Therapy.DisplayName)}{Reconciliation(line.Therapy)}.");
+            }
         }
 
         d.AppendLine();
         d.AppendLine("**Why it matters** (from the article)").AppendLine();
-        d.AppendLine($"- The study required less than {Fig("benzodiazepine-protocol-max-lorazepam-mg-per-day")} mg/day lorazepam equivalents before ketamine/esketamine, " +
-                     "because earlier work found an attenuated ketamine response with concomitant high-dose benzodiazepines " +
-                     $"({Escape(_evidence.ProtocolReference)})");
+        d.AppendLine($"- The study required less than {Fig("benzodiazepine-protocol-max-lorazepam-mg-per-day")} mg/day lorazepam equivalents before ketamine/esketamine: " +
+                     $"earlier work found an attenuated ketamine response with high-dose benzodiazepines ({Escape(_evidence.ShortProtocolReference)}).");
         if (a.ThresholdIsSiteSetting)
         {
             d.AppendLine($"- This site set the threshold to {threshold} mg/day lorazepam equivalents.");
         }
 
-        d.AppendLine("- Abrupt benzodiazepine withdrawal carries its own risks; any change to a benzodiazepine is a clinical decision made with the patient.");
-        d.AppendLine();
-        d.AppendLine("**Uncertainty**").AppendLine();
-        d.AppendLine($"- Equivalence tables disagree (by up to 4x for some drugs); the primary table is {Escape(knowledge.PrimaryEquivalence.Title)}, " +
-                     $"the alternate {Escape(knowledge.AlternateEquivalence.Title)}. A total near {threshold} mg/day can fall on either side depending on the table.");
-        foreach (var citation in knowledge.PrimaryEquivalence.Citations.Concat(knowledge.AlternateEquivalence.Citations).Distinct())
-        {
-            d.AppendLine($"- Source: {Escape(citation)}");
-        }
-
+        d.AppendLine($"- The tables ({Escape(primaryName)} primary, {Escape(alternateName)} alternate) disagree by up to 4x for some drugs, so a total near {threshold} mg/day can fall on either side.");
+        d.AppendLine("- Any change to a benzodiazepine is a clinical decision made with the patient; abrupt withdrawal carries its own risks.");
         AppendClosing(d, context);
 
-        var anyCounted = a.Lines.Any(l => l.Counted);
-        return NewCard(finding.Code, summary, indicator, d, new KetamineCdsExtension
+        var anyCounted = a.Counted.Any();
+        return NewCard(finding.Code, summary, indicator, d, context, new KetamineCdsExtension
         {
             Finding = finding.Code,
             // Nothing counted: no total at all (a 0 would read as "no benzodiazepine"). Some not counted: flagged partial.
             LorazepamEquivalentMgPerDay = anyCounted ? a.TotalPrimary : null,
             LorazepamEquivalentMgPerDayAlternate = anyCounted ? a.TotalAlternate : null,
+            LorazepamEquivalentIsUpTo = a.TotalIsUpTo ? true : null,
             TotalExcludesUncountedMedications = notCountedBenzos.Count > 0 ? true : null,
             ThresholdLorazepamMgPerDay = a.ThresholdMgPerDay,
             Medications = a.Lines.Select(l => Line(l.Therapy, l)).ToList(),
@@ -312,7 +383,73 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         });
     }
 
-    private Card Unreadable(UnreadableDataFinding finding)
+    /// <summary>The dose-unknown summary names each drug not counted and why (not oral, no equivalence, dose unknown).</summary>
+    private static string NotCountedSummary(List<BenzodiazepineLine> lines)
+    {
+        var named = lines
+            .GroupBy(l => l.Therapy.Ingredient.Name, StringComparer.OrdinalIgnoreCase)
+            .Select(g => $"{g.Key} ({string.Join(", ", g.Select(l => KindText(l.NotCountedKind)).Distinct())})")
+            .ToList();
+        return $"Benzodiazepine{(named.Count > 1 ? "s" : "")} not counted: {string.Join("; ", named)}; the total excludes {(named.Count > 1 ? "them" : "it")}";
+    }
+
+    private static string KindText(NotCountedKind? kind) => kind switch
+    {
+        NotCountedKind.NotOral => "route not oral",
+        NotCountedKind.NoEquivalence => "no oral lorazepam equivalence",
+        NotCountedKind.DoseUnknown => "dose unknown",
+        NotCountedKind.NotABenzodiazepine => "not a benzodiazepine",
+        _ => "not counted",
+    };
+
+    private static string? KindCode(NotCountedKind? kind) => kind switch
+    {
+        NotCountedKind.NotOral => "not-oral",
+        NotCountedKind.NoEquivalence => "no-equivalence",
+        NotCountedKind.DoseUnknown => "dose-unknown",
+        NotCountedKind.NotABenzodiazepine => "not-a-benzodiazepine",
+        _ => null,
+    };
+
+    /// <summary>One line listing the benzodiazepines counted, on the cards that are not about them (issue 7 item 6).</summary>
+    private string BenzodiazepineLine(BenzodiazepineAssessment a)
+    {
+        var counted = a.Counted.Where(l => l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine).ToList();
+        var notCounted = a.NotCountedBenzodiazepines.ToList();
+        var upTo = a.TotalIsUpTo ? "up to " : "";
+        var text = new StringBuilder("- Benzodiazepines counted: ");
+        if (counted.Count == 0)
+        {
+            text.Append("none");
+        }
+        else
+        {
+            text.Append(string.Join(", ", counted.Select(l => $"{Escape(l.Therapy.Ingredient.Name)} {(l.Dose.IsUpTo ? "up to " : "")}{Number(l.MgPerDay)} mg/day")));
+            text.Append($"; {upTo}{Number(a.TotalPrimary)} mg/day lorazepam eq. ({Escape(ShortTitle(knowledge.PrimaryEquivalence))}), " +
+                        $"{Number(a.TotalAlternate)} ({Escape(ShortTitle(knowledge.AlternateEquivalence))}); limit {Number(a.ThresholdMgPerDay)}");
+        }
+
+        if (notCounted.Count > 0)
+        {
+            text.Append($". Not counted: {string.Join(", ", notCounted.Select(l => $"{Escape(l.Therapy.Ingredient.Name)} ({KindText(l.NotCountedKind)})"))}");
+        }
+
+        return text.Append('.').ToString();
+    }
+
+    private static BenzodiazepineSummary? BenzodiazepineSummaryOf(BenzodiazepineAssessment? a) => a is null
+        ? null
+        : new BenzodiazepineSummary
+        {
+            LorazepamEquivalentMgPerDay = a.Counted.Any() ? a.TotalPrimary : null,
+            LorazepamEquivalentMgPerDayAlternate = a.Counted.Any() ? a.TotalAlternate : null,
+            LorazepamEquivalentIsUpTo = a.TotalIsUpTo ? true : null,
+            ThresholdLorazepamMgPerDay = a.ThresholdMgPerDay,
+            TotalExcludesUncountedMedications = a.NotCountedBenzodiazepines.Any() ? true : null,
+            Medications = a.Lines.Select(l => Line(l.Therapy, l)).ToList(),
+        };
+
+    private Card Unreadable(UnreadableDataFinding finding, RenderContext context)
     {
         var d = new StringBuilder();
         d.AppendLine($"{finding.UnreadableResources} medication or assessment resource(s) sent for this patient could not be read " +
@@ -320,23 +457,56 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
                      "but an unreadable entry may be one of them: please review the medication list.");
         d.AppendLine().AppendLine("This card informs; the prescriber decides.");
         return NewCard(FindingCodes.PatientDataUnreadable, $"{finding.UnreadableResources} medication/assessment record(s) could not be read; review the medication list", "info", d,
-            new KetamineCdsExtension { Finding = FindingCodes.PatientDataUnreadable, UnreadableResources = finding.UnreadableResources });
+            context, new KetamineCdsExtension { Finding = FindingCodes.PatientDataUnreadable, UnreadableResources = finding.UnreadableResources });
     }
 
-    private Card NewCard(string code, string summary, string indicator, StringBuilder detail, KetamineCdsExtension extension) => new()
+    private Card NewCard(string code, string summary, string indicator, StringBuilder detail, RenderContext context, KetamineCdsExtension extension)
     {
-        Uuid = Guid.NewGuid().ToString(),
-        Summary = Summary(summary),
-        Indicator = indicator,
-        Detail = detail.ToString().TrimEnd(),
-        Source = new CardSource
+        var reasons = knowledge.OverrideReasons
+            .Where(r => r.Findings.Contains(code, StringComparer.Ordinal))
+            .Select(r => new CdsCoding(r.System, r.Code, r.Display))
+            .ToList();
+        return new Card
         {
-            Label = _evidence.ShortCitation,
-            Url = _evidence.DoiUrl,
-            Topic = new CdsCoding(KnowledgeLoader.FindingSystem, code, null),
-        },
-        Extension = new CardExtension(extension),
-    };
+            Uuid = Guid.NewGuid().ToString(),
+            Summary = Summary(summary),
+            Indicator = indicator,
+            Detail = detail.ToString().TrimEnd(),
+            Source = new CardSource
+            {
+                Label = _evidence.ShortCitation,
+                Url = _evidence.DoiUrl,
+                Topic = new CdsCoding(KnowledgeLoader.FindingSystem, code, null),
+            },
+            Links = Links(code, context.HookInstance),
+            OverrideReasons = reasons.Count > 0 ? reasons : null,
+            Extension = new CardExtension(extension),
+        };
+    }
+
+    /// <summary>
+    /// INTERFACES.md seam 2: the SMART app launch (its appContext names the finding and the hook instance, never patient
+    /// data) and the public evidence page, both under KetamineCds:Security:PublicBaseUrl; none when it is not set.
+    /// </summary>
+    private List<CardLink>? Links(string finding, string? hookInstance)
+    {
+        if (_publicBaseUrl is null)
+        {
+            return null;
+        }
+
+        var appContext = new JsonObject { ["finding"] = finding };
+        if (!string.IsNullOrEmpty(hookInstance))
+        {
+            appContext["hookInstance"] = hookInstance;
+        }
+
+        return
+        [
+            new CardLink { Label = "Open the ketamine course (SMART app)", Url = $"{_publicBaseUrl}/app/launch", Type = "smart", AppContext = appContext.ToJsonString() },
+            new CardLink { Label = "Evidence: Joseph et al. 2023", Url = $"{_publicBaseUrl}/app/evidence#{Uri.EscapeDataString(finding)}", Type = "absolute" },
+        ];
+    }
 
     private static MedicationLine Line(Therapy therapy, BenzodiazepineLine? benzo = null) => new()
     {
@@ -349,7 +519,11 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         Derivation = therapy.Dose.Derivations.Select(DerivationName).ToList(),
         Counted = benzo?.Counted,
         NotCountedReason = benzo?.NotCountedReason,
+        NotCountedKind = KindCode(benzo?.NotCountedKind),
         AlsoRecordedAs = therapy.Entries.Skip(1).Select(e => e.Fact.Reference).ToList(),
+        Display = therapy.DisplayName,
+        IsUpTo = therapy.Dose.IsUpTo ? true : null,
+        ReconciliationNote = therapy.ReconciliationNote,
     };
 
     private static void AppendDataNotes(StringBuilder d, RenderContext context)
@@ -367,26 +541,20 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         }
     }
 
-    /// <summary>Every evidence card ends the same way: data notes, who decides, and the citation.</summary>
+    /// <summary>Every evidence card ends the same way: data notes, who decides, and the citation once, short.</summary>
     private void AppendClosing(StringBuilder d, RenderContext context)
     {
         AppendDataNotes(d, context);
         d.AppendLine();
-        d.AppendLine("This card informs; the prescriber decides.").AppendLine();
-        AppendCitation(d);
-    }
-
-    private void AppendCitation(StringBuilder d)
-    {
-        d.AppendLine($"Source: {Escape(_evidence.Citation)} Correction: {Escape(_evidence.CorrectionCitation)}");
+        d.AppendLine($"This card informs; the prescriber decides. Source: {Escape(_evidence.ShortCitation)}; {Escape(_evidence.ShortCorrectionCitation)}.");
     }
 
     private static string DoseText(DailyDose dose) => dose.MgPerDay is { } mg
-        ? $"{(dose.IsUpTo ? "up to " : "")}{Number(mg)} mg/day{(dose.ScheduledMgPerDay is { } s ? $" (scheduled {Number(s)} mg/day)" : "")} [{Escape(dose.Calculation)}; {Escape(Derivation(dose))}]"
+        ? $"{(dose.IsUpTo ? "up to " : "")}{Number(mg)} mg/day{(dose.ScheduledMgPerDay is { } s ? $" (scheduled {Number(s)})" : "")} ({Escape(dose.Calculation)}; {Escape(Derivation(dose))})"
         : $"dose could not be determined ({Escape(dose.UnknownReason)})";
 
     private static string DoseCell(DailyDose dose) => dose.MgPerDay is { } mg
-        ? $"{(dose.ScheduledMgPerDay is { } s ? $"scheduled {Number(s)}, " : "")}{(dose.IsUpTo ? "up to " : "")}{Number(mg)} ({Escape(dose.Calculation)})"
+        ? $"{(dose.ScheduledMgPerDay is { } s ? $"scheduled {Number(s)}, " : "")}{(dose.IsUpTo ? "up to " : "")}{Number(mg)} ({Escape(dose.Calculation)}; {Escape(Derivation(dose))})"
         : "unknown";
 
     private static string Derivation(DailyDose dose) => string.Join(", ", dose.Derivations.Select(DerivationName));
@@ -398,16 +566,49 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
         DoseDerivation.ParsedText => "parsed text",
         DoseDerivation.PrnMaximum => "PRN maximum",
         DoseDerivation.RangeHighEnd => "range high end",
+        DoseDerivation.FrequencyMaximum => "frequency maximum",
         _ => derivation.ToString(),
     };
 
-    private static string Reconciliation(Therapy therapy) =>
-        therapy.ReconciliationNote is { } note ? $"; {Escape(note)}" : "";
+    /// <summary>
+    /// How the entries of one therapy were reconciled, said without FHIR ids (the ids and the reconciler's own note are
+    /// in the extension's medication line).
+    /// </summary>
+    private static string Reconciliation(Therapy therapy)
+    {
+        if (therapy.Entries.Count < 2)
+        {
+            return "";
+        }
 
-    private static string References(Therapy therapy) => string.Join("; ", therapy.Entries.Select(e => Escape(e.Fact.Reference)));
+        var kinds = string.Join(" and ", therapy.Entries
+            .GroupBy(e => e.Fact.Source)
+            .Select(g => $"{g.Count()} {SourceName(g.Key)}{(g.Count() > 1 ? "s" : "")}"));
+        var known = therapy.EntryDoses.Where(x => x.MgPerDay is not null).Select(x => x.MgPerDay!.Value).ToList();
+        var agree = known.Count == therapy.EntryDoses.Count && known.Distinct().Count() == 1;
+        return agree
+            ? $"; recorded as {kinds}, counted once"
+            : $"; recorded as {kinds} that disagree ({string.Join(" vs ", therapy.EntryDoses.Select(x => x.MgPerDay is { } m ? $"{Number(m)} mg/day" : "unknown"))}); " +
+              (known.Count > 0 ? "the higher known dose is counted" : "no dose could be determined");
+    }
+
+    private static string SourceName(MedicationSource source) => source switch
+    {
+        MedicationSource.Statement => "patient report",
+        MedicationSource.Request => "prescription",
+        _ => "draft order",
+    };
 
     private static string ShortTitle(EquivalenceTable table) =>
         table.Title.Split(" (", 2)[0];
+
+    private static string FormName(KetamineForm form) => form switch
+    {
+        KetamineForm.RacemicKetamine => "racemic-ketamine",
+        KetamineForm.Esketamine => "esketamine",
+        KetamineForm.Both => "both",
+        _ => "unknown",
+    };
 
     private string Fig(string key) => AsPublished(_evidence[key].Value);
 
@@ -427,11 +628,5 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge)
     {
         var f = _evidence[key];
         return f.StandardError is { } se ? $"{AsPublished(f.Value)} ({AsPublished(se)})" : AsPublished(f.Value);
-    }
-
-    private string Sd(string key)
-    {
-        var f = _evidence[key];
-        return f.StandardDeviation is { } sd ? $"{AsPublished(f.Value)} +/- {AsPublished(sd)}" : AsPublished(f.Value);
     }
 }

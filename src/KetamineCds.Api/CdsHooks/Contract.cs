@@ -27,6 +27,9 @@ public sealed record Card
     public required CardSource Source { get; init; }
     public string? Detail { get; init; }
     public IReadOnlyList<CardLink>? Links { get; init; }
+
+    /// <summary>CDS Hooks 2.0 overrideReasons: codes of CodeSystem ketamine-cds-override-reason offered on this card.</summary>
+    public IReadOnlyList<CdsCoding>? OverrideReasons { get; init; }
     public CardExtension? Extension { get; init; }
 }
 
@@ -66,7 +69,33 @@ public sealed record KetamineCdsExtension
     public QidsSrSummary? QidsSr { get; init; }
     public CadssSummary? Cadss { get; init; }
     public int? UnreadableResources { get; init; }
+
+    /// <summary>True when a counted dose is a maximum (PRN maximum, range high end): the totals are "up to".</summary>
+    public bool? LorazepamEquivalentIsUpTo { get; init; }
+
+    /// <summary>The ketamine the call concerns (draft order at order hooks; current at patient-view):
+    /// "racemic-ketamine", "esketamine", "both" or "unknown". On the lamotrigine card.</summary>
+    public string? KetamineForm { get; init; }
+
+    /// <summary>The benzodiazepines counted, on cards other than the benzodiazepine ones (every card lists them).</summary>
+    public BenzodiazepineSummary? Benzodiazepines { get; init; }
+
+    /// <summary>Assessment Observations left out of the course, with their references (kept out of the clinician text).</summary>
+    public IReadOnlyList<ExcludedObservation>? ExcludedObservations { get; init; }
 }
+
+/// <summary>The benzodiazepine totals as listed on the lamotrigine and course cards.</summary>
+public sealed record BenzodiazepineSummary
+{
+    public decimal? LorazepamEquivalentMgPerDay { get; init; }
+    public decimal? LorazepamEquivalentMgPerDayAlternate { get; init; }
+    public bool? LorazepamEquivalentIsUpTo { get; init; }
+    public required decimal ThresholdLorazepamMgPerDay { get; init; }
+    public bool? TotalExcludesUncountedMedications { get; init; }
+    public required IReadOnlyList<MedicationLine> Medications { get; init; }
+}
+
+public sealed record ExcludedObservation(string Reference, string Reason, string Detail);
 
 public sealed record MedicationLine
 {
@@ -80,6 +109,18 @@ public sealed record MedicationLine
     public bool? Counted { get; init; }
     public string? NotCountedReason { get; init; }
     public IReadOnlyList<string>? AlsoRecordedAs { get; init; }
+
+    /// <summary>Why the line is not counted: "not-oral", "no-equivalence", "dose-unknown" or "not-a-benzodiazepine".</summary>
+    public string? NotCountedKind { get; init; }
+
+    /// <summary>The name shown on the card (no FHIR id).</summary>
+    public string? Display { get; init; }
+
+    /// <summary>True when mgPerDay is a maximum (PRN maximum, range high end).</summary>
+    public bool? IsUpTo { get; init; }
+
+    /// <summary>How the entries of one therapy were reconciled, with their references (kept out of the clinician text).</summary>
+    public string? ReconciliationNote { get; init; }
 }
 
 public sealed record QidsSrSummary
@@ -87,8 +128,19 @@ public sealed record QidsSrSummary
     public decimal? Baseline { get; init; }
     public decimal? Latest { get; init; }
     public decimal? PercentChange { get; init; }
+    /// <summary>On the latest score.</summary>
     public bool? Response { get; init; }
+
+    /// <summary>On the latest score.</summary>
     public bool? Remission { get; init; }
+
+    /// <summary>Some score after the baseline met the response definition.</summary>
+    public bool? ResponseAtAnyPoint { get; init; }
+
+    /// <summary>Some score after the baseline met the remission definition (the article: "at some point during the induction phase").</summary>
+    public bool? RemissionAtAnyPoint { get; init; }
+    public DateTimeOffset? FirstResponseDate { get; init; }
+    public DateTimeOffset? FirstRemissionDate { get; init; }
 }
 
 public sealed record CadssSummary

@@ -71,7 +71,7 @@ public sealed class HookPipeline(
         }
 
         var cards = evaluation.Triggered
-            ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable, gathered.ReadWithErrors))
+            ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable, gathered.ReadWithErrors, request.HookInstance))
             : [];
         return new HookOutcome(new CdsServiceResponse(cards), null, request.HookInstance, evaluation.Triggered,
             findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources, request.PatientId);

@@ -103,6 +103,12 @@ public sealed record EvidenceFigure(
     string? Comparator,
     string Source);
 
+/// <summary>
+/// A reason a clinician may give for overriding a card (CodeSystem ketamine-cds-override-reason; CDS Hooks 2.0
+/// overrideReasons), with the finding codes whose cards offer it. None implies stopping, tapering, holding or reducing.
+/// </summary>
+public sealed record OverrideReason(string System, string Code, string Display, IReadOnlyList<string> Findings);
+
 /// <summary>The study the cards summarize: its citations and the figures a card may quote.</summary>
 public sealed record EvidenceFigures(
     string Citation,
@@ -113,6 +119,15 @@ public sealed record EvidenceFigures(
     string Limitations,
     IReadOnlyDictionary<string, EvidenceFigure> Figures)
 {
+    /// <summary>The correction, short, for the one-line citation on a card ("correction Pharmaceuticals 16(11):1571").</summary>
+    public string ShortCorrectionCitation { get; init; } = "";
+
+    /// <summary>The benzodiazepine-threshold reference, short, for a card ("Frye et al. 2015, ...").</summary>
+    public string ShortProtocolReference { get; init; } = "";
+
+    /// <summary>The limitations in one short sentence for a card (the full text is <see cref="Limitations"/>).</summary>
+    public string ShortLimitations { get; init; } = "";
+
     /// <summary>A figure by key; a missing key is a knowledge-artifact error caught at start-up.</summary>
     public EvidenceFigure this[string key] =>
         Figures.TryGetValue(key, out var figure)
@@ -136,6 +151,9 @@ public sealed record ClinicalKnowledge(
     /// <summary>SNOMED CT and ATC mappings (seam 1 of INTERFACES.md: knowledge grows by init properties).</summary>
     public CodeMappings Codings { get; init; } = CodeMappings.Empty;
 
+    /// <summary>Override reasons offered on cards (CodeSystem ketamine-cds-override-reason), in CodeSystem order.</summary>
+    public IReadOnlyList<OverrideReason> OverrideReasons { get; init; } = [];
+
     /// <summary>The evidence figure keys the cards quote; the loader checks they are all present.</summary>
     public static IReadOnlyList<string> RequiredFigureKeys { get; } =
     [
@@ -146,6 +164,8 @@ public sealed record ClinicalKnowledge(
         "cadss-mean-lamotrigine", "cadss-mean-no-lamotrigine", "cadss-p",
         "iv-cadss-lamotrigine-effect-p", "iv-qids-lamotrigine-effect-p",
         "iv-cadss-mean-first-five-lamotrigine", "iv-cadss-mean-first-five-no-lamotrigine",
+        "cohort-lamotrigine-in-esketamine-n", "iv-only-n", "iv-only-lamotrigine-n",
+        "response-definition-percent-reduction", "remission-definition-max-qids",
         "case-series-n", "case-series-response-percent", "case-series-remission-percent",
         "case-series-low-dose-n", "case-series-standard-dose-n",
         "psychotropics-lamotrigine-mean", "psychotropics-no-lamotrigine-mean", "psychotropics-p",

@@ -16,6 +16,8 @@ namespace KetamineCds.Clinical.Outcomes;
 /// point) the HIGHER score. Both choices make the reduction smaller, so a tie can only understate a response or remission.</item>
 /// <item>A single score (or a latest that is the baseline itself): no change, response or remission is computed.</item>
 /// <item>Baseline 0: no percent change or response; remission is still judged from the latest score.</item>
+/// <item>Response and remission are given twice: on the latest score, and at any point after the baseline (the article
+/// counts remission reached "at some point during the induction phase", Results 3.2).</item>
 /// <item>Scores outside the assessment's range are excluded and counted with the reason.</item>
 /// <item>Series point n = the first score after treatment n and at or before treatment n + 1 (patients complete the
 /// QIDS-SR about 24 h after each treatment, Methods 2.1); treatments without such a score have no point.</item>
@@ -107,8 +109,24 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
             series.Add(new QidsSeriesPoint(i + 1, start, point, Round(PercentChange(baseline.Score, point.Score), 1)));
         }
 
+        // "At any point": the article counts remission reached "at some point during the induction phase" (Results 3.2),
+        // so every score after the baseline is judged, not only the latest. Within one instant the HIGHER score is
+        // taken (as for the latest), so a tie never overstates.
+        var afterBaseline = ordered.Where(s => s.When > baseline.When)
+            .GroupBy(s => s.When)
+            .Select(g => g.Last())
+            .ToList();
+        var firstResponse = baseline.Score == 0
+            ? null
+            : afterBaseline.FirstOrDefault(s => -PercentChange(baseline.Score, s.Score)!.Value >= _definitions.ResponseMinPercentReduction);
+        var firstRemission = afterBaseline.FirstOrDefault(s => s.Score <= _definitions.RemissionMaxScore);
+
         return new QidsOutcome
         {
+            ResponseAtAnyPoint = hasFollowUp && baseline.Score != 0 ? firstResponse is not null : null,
+            RemissionAtAnyPoint = hasFollowUp ? firstRemission is not null : null,
+            FirstResponse = firstResponse,
+            FirstRemission = firstRemission,
             BaselineScore = baseline,
             BaselineBasis = basis,
             LatestScore = latest,

@@ -55,6 +55,20 @@ public sealed record QidsOutcome
     /// <summary>Latest at or below the remission score; null when there is no score after the baseline.</summary>
     public bool? Remission { get; init; }
 
+    /// <summary>Some score after the baseline was at least the defined percent reduction; null when none can be judged
+    /// (no score after the baseline, or a baseline of 0).</summary>
+    public bool? ResponseAtAnyPoint { get; init; }
+
+    /// <summary>Some score after the baseline was at or below the remission score ("at some point during the induction
+    /// phase", Joseph et al. 2023, Results 3.2); null when there is no score after the baseline.</summary>
+    public bool? RemissionAtAnyPoint { get; init; }
+
+    /// <summary>The first score after the baseline that met the response definition.</summary>
+    public AssessmentScore? FirstResponse { get; init; }
+
+    /// <summary>The first score after the baseline that met the remission definition.</summary>
+    public AssessmentScore? FirstRemission { get; init; }
+
     /// <summary>The first score after each treatment (before the next one), in treatment order.</summary>
     public IReadOnlyList<QidsSeriesPoint> Series { get; init; } = [];
 

@@ -8,16 +8,23 @@ namespace KetamineCds.Clinical.Rules;
 /// Benzodiazepines in lorazepam equivalents under both tables (primary Ashton, alternate VA/DoD 2021). The study
 /// required less than 4 mg/day before ketamine because high doses may blunt its effect (Frye et al. 2015).
 /// A benzodiazepine that is recognized but cannot be counted (dose unknown, non-oral route, no oral equivalence) is
-/// named on its own card: never counted as zero in silence.
+/// named on its own card: never counted as zero in silence. On patient-view a total below the threshold is shown too
+/// (<see cref="FindingCodes.BenzodiazepineBelowThreshold"/>), so "counted and below 4" can be told from "not recognized";
+/// at order-select/order-sign it adds no card (alert fatigue) and is listed on the cards that are shown.
 /// </summary>
 public static class BenzodiazepineRule
 {
     public static IReadOnlyList<BenzodiazepineFinding> Evaluate(
         IReadOnlyList<Therapy> therapies,
         ClinicalKnowledge knowledge,
-        decimal? siteThresholdMgPerDay = null)
+        decimal? siteThresholdMgPerDay = null,
+        bool showBelowThreshold = false) =>
+        Evaluate(Assess(therapies, knowledge, siteThresholdMgPerDay), showBelowThreshold);
+
+    /// <param name="assessment">The calculation (see <see cref="Assess"/>); null when the patient takes no benzodiazepine.</param>
+    /// <param name="showBelowThreshold">patient-view: a counted total below the threshold gets its own low-key finding.</param>
+    public static IReadOnlyList<BenzodiazepineFinding> Evaluate(BenzodiazepineAssessment? assessment, bool showBelowThreshold)
     {
-        var assessment = Assess(therapies, knowledge, siteThresholdMgPerDay);
         if (assessment is null)
         {
             return [];
@@ -33,9 +40,16 @@ public static class BenzodiazepineRule
             findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineBorderline, assessment));
         }
 
-        if (assessment.Lines.Any(l => !l.Counted && l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine))
+        if (assessment.NotCountedBenzodiazepines.Any())
         {
             findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineDoseUnknown, assessment));
+        }
+
+        // The dose-unknown card already carries the table of what was counted; the below-threshold card is for the chart
+        // where nothing else says that the benzodiazepines were seen and counted.
+        if (showBelowThreshold && findings.Count == 0 && assessment.Counted.Any(l => l.Therapy.Ingredient.Class == DrugClass.Benzodiazepine))
+        {
+            findings.Add(new BenzodiazepineFinding(FindingCodes.BenzodiazepineBelowThreshold, assessment));
         }
 
         return findings;
@@ -59,7 +73,7 @@ public static class BenzodiazepineRule
         // Z-drugs are not benzodiazepines and are never added, but a clinician reading the table should see them.
         lines.AddRange(therapies.Where(t => t.Ingredient.Class == DrugClass.ZDrug)
             .Select(t => new BenzodiazepineLine(t, t.Dose.MgPerDay, null, null, false, null, null,
-                "not a benzodiazepine (Z-drug); not added to the total")));
+                "not a benzodiazepine (Z-drug); not added to the total", NotCountedKind.NotABenzodiazepine)));
 
         var counted = lines.Where(l => l.Counted).ToList();
         var totalPrimary = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDay!.Value));
@@ -76,23 +90,23 @@ public static class BenzodiazepineRule
         var primary = knowledge.PrimaryEquivalence.For(therapy.Ingredient.Code);
         var alternate = knowledge.AlternateEquivalence.For(therapy.Ingredient.Code);
         var mg = therapy.Dose.MgPerDay;
-        string? reason = null;
+        (NotCountedKind Kind, string Text)? reason = null;
         if (!RouteClassifier.IsOral(therapy.Route))
         {
-            reason = $"route \"{therapy.Route}\" is not oral; the equivalence tables are for oral doses";
+            reason = (NotCountedKind.NotOral, $"route \"{therapy.Route}\" is not oral; the equivalence tables are for oral doses");
         }
         else if (primary is null)
         {
-            reason = "no oral lorazepam equivalence is given for this drug";
+            reason = (NotCountedKind.NoEquivalence, "no oral lorazepam equivalence is given for this drug");
         }
         else if (mg is null)
         {
-            reason = $"dose could not be determined: {therapy.Dose.UnknownReason}";
+            reason = (NotCountedKind.DoseUnknown, $"dose could not be determined: {therapy.Dose.UnknownReason}");
         }
 
-        if (reason is not null)
+        if (reason is { } r)
         {
-            return new BenzodiazepineLine(therapy, mg, primary?.EquivalentMg, alternate?.EquivalentMg, false, null, null, reason);
+            return new BenzodiazepineLine(therapy, mg, primary?.EquivalentMg, alternate?.EquivalentMg, false, null, null, r.Text, r.Kind);
         }
 
         var alternateFactor = alternate?.EquivalentMg ?? primary!.EquivalentMg;

@@ -53,14 +53,17 @@ public sealed class CdsEvaluator(
             .OfType<RecognizedMedication>()
             .ToList();
 
-        var triggered = hook switch
+        // The ketamine the call concerns: the selected draft orders at order-select/order-sign, the current ketamine
+        // medications at patient-view. Its ingredient (esketamine or racemic ketamine) decides the route-specific evidence.
+        var ketamine = (hook switch
         {
-            HookKind.PatientView => current.Any(m => m.Ingredient.Class == DrugClass.Ketamine),
+            HookKind.PatientView => current,
             _ => data.DraftOrders
                 .Where(o => data.Selections is null || data.Selections.Contains(o.Reference))
                 .Select(classifier.Classify)
-                .Any(m => m?.Ingredient.Class == DrugClass.Ketamine),
-        };
+                .OfType<RecognizedMedication>(),
+        }).Where(m => m.Ingredient.Class == DrugClass.Ketamine).ToList();
+        var triggered = ketamine.Count > 0;
         if (!triggered)
         {
             return new Evaluation(false, [], []);
@@ -71,19 +74,52 @@ public sealed class CdsEvaluator(
             ? outcomes.Summarize(assessments.Scores, TreatmentDates(current, assessments.Scores), assessments.Excluded)
             : null;
 
+        var benzodiazepines = BenzodiazepineRule.Assess(therapies, knowledge, settings.BenzodiazepineThresholdLorazepamMgPerDay);
+        var showCourse = hook == HookKind.PatientView && summary is not null && (summary.HasScores || summary.ExcludedCount > 0);
         var findings = new List<Finding>();
         if (LamotrigineRule.Evaluate(therapies, knowledge.Thresholds) is { } lamotrigine)
         {
-            findings.Add(lamotrigine with { Outcomes = summary });
+            findings.Add(lamotrigine with
+            {
+                Outcomes = summary,
+                Ketamine = FormOf(ketamine),
+                Benzodiazepines = benzodiazepines,
+                CourseShownSeparately = showCourse,
+            });
         }
 
-        findings.AddRange(BenzodiazepineRule.Evaluate(therapies, knowledge, settings.BenzodiazepineThresholdLorazepamMgPerDay));
-        if (hook == HookKind.PatientView && summary is not null && (summary.HasScores || summary.ExcludedCount > 0))
+        findings.AddRange(BenzodiazepineRule.Evaluate(benzodiazepines, showBelowThreshold: hook == HookKind.PatientView));
+        if (showCourse)
         {
-            findings.Add(new KetamineCourseFinding(summary));
+            findings.Add(new KetamineCourseFinding(summary!) { Benzodiazepines = benzodiazepines });
         }
 
         return new Evaluation(true, findings, therapies);
+    }
+
+    private static KetamineForm FormOf(IEnumerable<RecognizedMedication> ketamine)
+    {
+        var esketamine = false;
+        var racemic = false;
+        foreach (var m in ketamine)
+        {
+            if (m.Ingredient.Code == IngredientCodes.Esketamine)
+            {
+                esketamine = true;
+            }
+            else
+            {
+                racemic = true;
+            }
+        }
+
+        return (esketamine, racemic) switch
+        {
+            (true, true) => KetamineForm.Both,
+            (true, false) => KetamineForm.Esketamine,
+            (false, true) => KetamineForm.RacemicKetamine,
+            _ => KetamineForm.Unknown,
+        };
     }
 
     /// <summary>

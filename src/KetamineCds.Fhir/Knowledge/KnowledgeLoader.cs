@@ -16,6 +16,7 @@ public static class KnowledgeLoader
     public const string CanonicalBase = "http://ketaminecds.org/fhir";
     public const string IngredientSystem = CanonicalBase + "/CodeSystem/ketamine-cds-ingredient";
     public const string FindingSystem = CanonicalBase + "/CodeSystem/ketamine-cds-finding";
+    public const string OverrideReasonSystem = CanonicalBase + "/CodeSystem/ketamine-cds-override-reason";
     private const string CitationExtension = "http://hl7.org/fhir/StructureDefinition/cqf-citation";
     private const string ResourcePrefix = "fhir-profiles/";
 
@@ -83,6 +84,7 @@ public static class KnowledgeLoader
         {
             Sig = sig,
             Codings = CodingsLoader.Load(artifacts, codeSystems, ingredients),
+            OverrideReasons = LoadOverrideReasons(Required(codeSystems, OverrideReasonSystem), findingSystem),
         };
     }
 
@@ -190,6 +192,31 @@ public static class KnowledgeLoader
         return classes;
     }
 
+    /// <summary>
+    /// The override reasons (CDS Hooks 2.0 overrideReasons) and the findings whose cards offer them. A reason naming a
+    /// finding that does not exist is an artifact error: it would silently offer nothing.
+    /// </summary>
+    private static List<OverrideReason> LoadOverrideReasons(CodeSystem cs, CodeSystem findings)
+    {
+        var known = findings.Concept.Select(c => c.Code).ToHashSet(StringComparer.Ordinal);
+        var result = new List<OverrideReason>();
+        foreach (var concept in cs.Concept)
+        {
+            var code = concept.Code ?? throw new InvalidDataException($"fhir-profiles: {cs.Url} has a concept without a code.");
+            var display = concept.Display ?? throw new InvalidDataException($"fhir-profiles: override reason {code} has no display.");
+            var forFindings = concept.Property.Where(p => p.Code == "finding").Select(p => p.Value?.ToString()).OfType<string>().ToList();
+            var unknown = forFindings.Where(f => !known.Contains(f)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new InvalidDataException($"fhir-profiles: override reason {code} names unknown finding(s) {string.Join(", ", unknown)}.");
+            }
+
+            result.Add(new OverrideReason(cs.Url ?? OverrideReasonSystem, code, display, forFindings));
+        }
+
+        return result;
+    }
+
     private static EvidenceFigures LoadFigures(Parameters parameters)
     {
         string Text(string name) => parameters.Parameter.FirstOrDefault(p => p.Name == name)?.Value?.ToString()
@@ -222,7 +249,12 @@ public static class KnowledgeLoader
             throw new InvalidDataException($"fhir-profiles: evidence figures missing: {string.Join(", ", missing)}.");
         }
 
-        return new EvidenceFigures(Text("citation"), Text("short-citation"), Text("citation-correction"), Text("benzodiazepine-protocol-reference"), Text("doi-url"), Text("limitations"), figures);
+        return new EvidenceFigures(Text("citation"), Text("short-citation"), Text("citation-correction"), Text("benzodiazepine-protocol-reference"), Text("doi-url"), Text("limitations"), figures)
+        {
+            ShortCorrectionCitation = Text("short-citation-correction"),
+            ShortProtocolReference = Text("short-benzodiazepine-protocol-reference"),
+            ShortLimitations = Text("limitations-short"),
+        };
     }
 
     private static T Parse<T>(string path, string json) where T : Resource

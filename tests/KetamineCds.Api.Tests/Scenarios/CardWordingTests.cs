@@ -23,6 +23,19 @@ public sealed partial class CardWordingTests(CdsApplication app) : IClassFixture
     [GeneratedRegex(@"(?<!\\)<\s*/?\s*[a-zA-Z!]")]
     private static partial Regex RawHtml();
 
+    // Any discontinuation verb at all (override reasons must not even describe one).
+    [GeneratedRegex(@"\b(stop\w*|taper\w*|hold|holds|holding|held|reduce|reduces|reduced|reducing|discontinu\w*|wean\w*)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex DiscontinuationVerb();
+
+    // The drugs the rule protects: lamotrigine and every benzodiazepine of the ingredient CodeSystem (by class name and
+    // common names; the card names drugs by ingredient or as the EHR wrote them).
+    [GeneratedRegex(@"\b(lamotrigine|lamictal|benzodiazepines?|\w+azepam|\w+azolam|chlordiazepoxide|clobazam|clorazepate|xanax|klonopin|ativan|valium)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex ProtectedDrug();
+
+    /// <summary>A sentence that names lamotrigine or a benzodiazepine and a stop/taper/hold/reduce/discontinue/wean verb.</summary>
+    private static IEnumerable<string> DiscontinuationSentences(string text) =>
+        Regex.Split(text, @"(?<=[.;:!?])\s+|\n").Where(s => ProtectedDrug().IsMatch(s) && DiscontinuationVerb().IsMatch(s));
+
     [Fact]
     public void The_recommendation_detector_catches_what_it_must()
     {
@@ -31,6 +44,48 @@ public sealed partial class CardWordingTests(CdsApplication app) : IClassFixture
         Assert.Matches(Imperative(), "Stop lamotrigine 48 hours before the infusion.");
         Assert.Matches(Imperative(), "Dose is high.\n- Hold lamotrigine on infusion days");
         Assert.DoesNotMatch(Recommendation(), "In the study, lamotrigine was continued throughout treatment.");
+        Assert.Single(DiscontinuationSentences("Lamotrigine was held before the infusion."));
+        Assert.Single(DiscontinuationSentences("Clonazepam dose reduced; ketamine given."));
+        Assert.Empty(DiscontinuationSentences("Lamotrigine was continued throughout the study. The threshold is 4 mg/day for benzodiazepines."));
+    }
+
+    /// <summary>Issue 10 item 1: no override reason offered on any card may imply stopping, tapering, holding or reducing.</summary>
+    [Fact]
+    public void No_override_reason_implies_stopping_tapering_holding_or_reducing()
+    {
+        var reasons = ScenarioKnowledge.OverrideReasons;
+        Assert.Equal(4, reasons.Count);
+        foreach (var reason in reasons)
+        {
+            Assert.DoesNotMatch(DiscontinuationVerb(), reason.Display);
+            Assert.DoesNotMatch(DiscontinuationVerb(), reason.Code);
+        }
+    }
+
+    public static TheoryData<string> AllScenarioNames() => new(CardScenarios.All().Select(s => s.Name));
+
+    /// <summary>
+    /// Every card of every scenario (Table 2 at order-sign, as text sigs, and on patient-view; the ehr-style card
+    /// scenarios): no sentence about lamotrigine or a benzodiazepine uses stop/taper/hold/reduce/discontinue/wean, in the
+    /// summary, the detail or an override reason's display.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllScenarioNames))]
+    public async Task No_card_of_any_scenario_speaks_of_stopping_lamotrigine_or_a_benzodiazepine(string name)
+    {
+        var (_, service, request) = CardScenarios.All().Single(s => s.Name == name);
+        var cards = await ScenarioFiles.CardsAsync(await ScenarioFiles.PostAsync(app.CreateClient(), service, request));
+        AssertSafe(cards);
+        foreach (var card in cards)
+        {
+            var texts = new List<string> { (string)card!["summary"]!, (string?)card["detail"] ?? "" };
+            texts.AddRange(card["overrideReasons"]?.AsArray().Select(r => (string)r!["display"]!) ?? []);
+            foreach (var text in texts)
+            {
+                Assert.Empty(DiscontinuationSentences(text));
+                Assert.DoesNotMatch(Recommendation(), text);
+            }
+        }
     }
 
     public static TheoryData<string> Requests()
@@ -118,7 +173,8 @@ public sealed partial class CardWordingTests(CdsApplication app) : IClassFixture
             {
                 Assert.Contains("from the patient's record", detail, StringComparison.Ordinal);
                 Assert.Contains("from the article", detail, StringComparison.Ordinal);
-                Assert.Contains("Pharmaceuticals 2023;16(11):1571", detail, StringComparison.Ordinal); // the correction is cited
+                Assert.Contains("correction 16(11):1571", detail, StringComparison.Ordinal); // the correction is cited, once and short
+                Assert.Single(System.Text.RegularExpressions.Regex.Matches(detail, "Joseph et al\\. 2023"));
             }
         }
     }

@@ -73,12 +73,16 @@ public sealed class OutcomeCardTests(CdsApplication app) : IClassFixture<CdsAppl
         Assert.Equal(-75m, (decimal)ext["qidsSr"]!["percentChange"]!);
         Assert.True((bool)ext["qidsSr"]!["response"]!);
         Assert.True((bool)ext["qidsSr"]!["remission"]!);
+        Assert.True((bool)ext["qidsSr"]!["responseAtAnyPoint"]!);
+        Assert.True((bool)ext["qidsSr"]!["remissionAtAnyPoint"]!);
         Assert.Equal(4m, (decimal)ext["cadss"]!["mean"]!);
         Assert.Equal(2m, (decimal)ext["cadss"]!["latest"]!);
         Assert.Contains("QIDS-SR 20 to 5 (-75%), remission", (string)card["summary"]!, StringComparison.Ordinal);
         var detail = (string)card["detail"]!;
         Assert.Contains("baseline: 20 on 2024-02-28 (last score before the course began)", detail, StringComparison.Ordinal);
-        Assert.Contains("62.5% (5/8)", detail, StringComparison.Ordinal); // the study's figure next to the patient's
+        Assert.Contains("62.5% (5/8) with lamotrigine vs 57.4% (31/54) without (p = 0.79)", detail, StringComparison.Ordinal); // the study's rates with n and p
+        Assert.Contains("remission 37.5% (3/8) vs 38.9% (21/54) (p = 0.94)", detail, StringComparison.Ordinal);
+        Assert.Contains("at any point yes (first 2024-03-20), on the latest score yes", detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,6 +7,8 @@ public static class ScenarioKnowledge
 {
     private static readonly Lazy<KetamineCds.Clinical.Knowledge.ClinicalKnowledge> Knowledge = new(() => KnowledgeLoader.Load());
 
+    public static IReadOnlyList<KetamineCds.Clinical.Knowledge.OverrideReason> OverrideReasons => Knowledge.Value.OverrideReasons;
+
     public static IReadOnlySet<string> ProductCodes => Knowledge.Value.Products.Keys.ToHashSet();
 
     public static string ProductCodeFor(string ingredient) =>

@@ -126,4 +126,55 @@ public sealed class KnowledgeArtifactTests
                 e => e.GetProperty("url").GetString() == "http://hl7.org/fhir/StructureDefinition/cqf-citation");
         }
     }
+
+    /// <summary>Route-specific figures (issue 7 item 8), transcribed here from the article's Table 1 and Results 3.1.</summary>
+    [Theory]
+    [InlineData("cohort-lamotrigine-in-esketamine-n", 1)]
+    [InlineData("cohort-no-lamotrigine-in-esketamine-n", 14)]
+    [InlineData("iv-only-n", 47)]
+    [InlineData("iv-only-lamotrigine-n", 7)]
+    [InlineData("iv-only-no-lamotrigine-n", 40)]
+    [InlineData("iv-cadss-lamotrigine-effect-p", 0.02)]
+    [InlineData("iv-qids-lamotrigine-effect-p", 0.45)]
+    public void Route_specific_figures_match_the_article(string key, double value)
+    {
+        Assert.Equal((decimal)value, K.Evidence[key].Value);
+        Assert.False(string.IsNullOrWhiteSpace(K.Evidence[key].Source));
+    }
+
+    [Fact]
+    public void The_IV_only_group_sizes_add_up_to_the_cohort()
+    {
+        decimal F(string key) => K.Evidence[key].Value;
+        Assert.Equal(F("cohort-n"), F("iv-only-n") + F("cohort-in-esketamine-n"));
+        Assert.Equal(F("iv-only-lamotrigine-n"), F("cohort-lamotrigine-n") - F("cohort-lamotrigine-in-esketamine-n"));
+        Assert.Equal(F("iv-only-no-lamotrigine-n"), F("cohort-no-lamotrigine-n") - F("cohort-no-lamotrigine-in-esketamine-n"));
+        Assert.Equal(F("iv-only-n"), F("iv-only-lamotrigine-n") + F("iv-only-no-lamotrigine-n"));
+    }
+
+    /// <summary>INTERFACES.md seam 3: the four codes and their displays, loaded from the override-reason CodeSystem.</summary>
+    [Fact]
+    public void Override_reasons_are_the_agreed_codes_with_their_displays()
+    {
+        Assert.Equal(
+            [
+                ("benefit-outweighs-risk", "Benefit outweighs risk, reviewed with patient"),
+                ("dose-already-adjusted", "Dose already adjusted"),
+                ("medication-list-out-of-date", "Medication list is out of date"),
+                ("not-applicable", "Not applicable to this patient"),
+            ],
+            K.OverrideReasons.Select(r => (r.Code, r.Display)));
+        Assert.All(K.OverrideReasons, r => Assert.Equal("http://ketaminecds.org/fhir/CodeSystem/ketamine-cds-override-reason", r.System));
+        Assert.All(K.OverrideReasons, r => Assert.Contains("benzodiazepine-threshold", r.Findings));
+    }
+
+    [Fact]
+    public void An_override_reason_naming_an_unknown_finding_stops_the_service_from_starting()
+    {
+        var artifacts = KnowledgeLoader.ReadArtifacts().ToDictionary();
+        const string path = "terminology/CodeSystem-ketamine-cds-override-reason.json";
+        artifacts[path] = artifacts[path].Replace("\"valueCode\": \"lamotrigine-concurrent\"", "\"valueCode\": \"lamotrigine-stop\"", StringComparison.Ordinal);
+        var error = Assert.Throws<InvalidDataException>(() => KnowledgeLoader.Load(artifacts));
+        Assert.Contains("lamotrigine-stop", error.Message, StringComparison.Ordinal);
+    }
 }

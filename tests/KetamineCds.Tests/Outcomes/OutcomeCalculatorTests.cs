@@ -261,3 +261,45 @@ public sealed class AssessmentKnowledgeTests
         Assert.NotNull(KnowledgeLoader.Load(artifacts));
     }
 }
+
+/// <summary>Response and remission at any point and on the latest score (issue 7 item 7; Joseph et al. 2023, Results 3.2).</summary>
+public sealed class OutcomeAtAnyPointTests
+{
+    private static readonly OutcomeCalculator Calculator = new(AssessmentReader.LoadDefinitions(KnowledgeLoader.ReadArtifacts()));
+    private static readonly DateTimeOffset Day0 = new(2021, 6, 2, 10, 0, 0, TimeSpan.Zero);
+    private static int _next;
+
+    private static AssessmentScore Qids(double days, decimal score) =>
+        new($"Observation/a{Interlocked.Increment(ref _next)}", AssessmentKind.QidsSr16, Day0.AddDays(days), score);
+
+    private static DateTimeOffset[] Treatments(params double[] days) => days.Select(d => Day0.AddDays(d)).ToArray();
+
+    [Fact]
+    public void Remission_at_treatment_4_then_relapse_is_remission_at_any_point_but_not_on_the_latest_score()
+    {
+        var scores = new[] { Qids(-1, 20), Qids(1, 14), Qids(3, 10), Qids(5, 7), Qids(7, 5), Qids(21, 12) };
+        var q = Calculator.Summarize(scores, Treatments(0, 2, 4, 6)).Qids;
+        Assert.True(q.RemissionAtAnyPoint);
+        Assert.True(q.ResponseAtAnyPoint); // 5 is -75% from 20
+        Assert.False(q.Remission);         // latest 12
+        Assert.False(q.Response);          // -40%
+        Assert.Equal(Day0.AddDays(7), q.FirstRemission!.When);
+        Assert.Equal(Day0.AddDays(3), q.FirstResponse!.When); // 10 is exactly -50%: a response
+        Assert.Equal(4, q.Series.Single(p => p.Score.When == q.FirstRemission.When).TreatmentNumber);
+    }
+
+    [Fact]
+    public void A_tie_at_one_instant_never_counts_as_remission_at_any_point()
+    {
+        var q = Calculator.Summarize([Qids(-1, 20), Qids(2, 5), Qids(2, 9), Qids(4, 11)], Treatments(0)).Qids;
+        Assert.False(q.RemissionAtAnyPoint); // 5 and 9 at the same instant: the higher is taken
+    }
+
+    [Fact]
+    public void One_score_judges_nothing_at_any_point()
+    {
+        var q = Calculator.Summarize([Qids(-1, 4)], Treatments(0)).Qids;
+        Assert.Null(q.RemissionAtAnyPoint);
+        Assert.Null(q.ResponseAtAnyPoint);
+    }
+}

@@ -115,4 +115,34 @@ public sealed class BenzodiazepineRuleTests
         var assessment = BenzodiazepineRule.Assess(Therapies(Med("lorazepam", 1), Med("lorazepam", 1)), TestKnowledge.Knowledge)!;
         Assert.Equal(2m, assessment.TotalPrimary);
     }
+
+    [Theory]
+    [InlineData("lorazepam", 2, "Intravenous", NotCountedKind.NotOral)]
+    [InlineData("midazolam", 5, null, NotCountedKind.NoEquivalence)]
+    [InlineData("diazepam", null, null, NotCountedKind.DoseUnknown)]
+    public void A_benzodiazepine_not_counted_carries_the_kind_of_reason(string drug, int? mg, string? route, NotCountedKind kind)
+    {
+        var line = BenzodiazepineRule.Assess(Therapies(Med(drug, mg, route: route)), TestKnowledge.Knowledge)!.Lines.Single();
+        Assert.False(line.Counted);
+        Assert.Equal(kind, line.NotCountedKind);
+        Assert.Equal([FindingCodes.BenzodiazepineDoseUnknown], Codes(Med(drug, mg, route: route)));
+    }
+
+    [Fact]
+    public void Below_the_threshold_on_patient_view_the_total_gets_its_own_low_key_finding()
+    {
+        var therapies = Therapies(Med("lorazepam", 1));
+        Assert.Equal([FindingCodes.BenzodiazepineBelowThreshold],
+            BenzodiazepineRule.Evaluate(therapies, TestKnowledge.Knowledge, showBelowThreshold: true).Select(f => f.Code));
+        Assert.Empty(BenzodiazepineRule.Evaluate(therapies, TestKnowledge.Knowledge));
+    }
+
+    [Fact]
+    public void Below_the_threshold_with_a_dose_unknown_benzodiazepine_the_dose_unknown_card_carries_the_table() =>
+        Assert.Equal([FindingCodes.BenzodiazepineDoseUnknown],
+            BenzodiazepineRule.Evaluate(Therapies(Med("lorazepam", 1), Med("diazepam", null)), TestKnowledge.Knowledge, showBelowThreshold: true).Select(f => f.Code));
+
+    [Fact]
+    public void A_Z_drug_alone_next_to_nothing_counted_raises_no_below_threshold_finding() =>
+        Assert.Empty(BenzodiazepineRule.Evaluate(Therapies(Med("zolpidem", 10)), TestKnowledge.Knowledge, showBelowThreshold: true));
 }
