@@ -43,7 +43,7 @@ public abstract class StoreContract : IAsyncLifetime
     protected static FeedbackItem Accept(Guid card, DateTimeOffset at) =>
         new(card, "ketamine-order-sign", FeedbackOutcome.Accepted, at, null, null, ["s-1"], "https://ehr.example/iss", "client-1", at.AddSeconds(1));
 
-    [Fact]
+    [ContractFact]
     public async Task A_recorded_card_is_found_with_the_numbers_it_showed()
     {
         var card = Card(total: 6.25m, ingredients: ["clonazepam", "lorazepam"]);
@@ -57,7 +57,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal(Monday, found.IssuedAt);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Recording_the_same_card_twice_keeps_one_row()
     {
         var card = Card();
@@ -66,7 +66,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal(1, (await Store.CountsAsync(CancellationToken.None)).Cards);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task The_same_feedback_posted_twice_counts_once()
     {
         var card = Card();
@@ -79,7 +79,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Single(await Store.FeedbackForCardAsync(card.CardUuid, CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task A_later_action_on_the_same_card_is_its_own_feedback()
     {
         var card = Card();
@@ -91,7 +91,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.All(stored, s => Assert.Equal(card.CardUuid, s.Card?.CardUuid));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Feedback_on_an_unknown_card_is_kept_and_joins_when_the_card_arrives()
     {
         var card = Card();
@@ -105,7 +105,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal(0, (await Store.CountsAsync(CancellationToken.None)).FeedbackForUnknownCards);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task A_batch_with_a_replay_stores_only_the_new_items()
     {
         var a = Card();
@@ -117,7 +117,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal(2, (await Store.CountsAsync(CancellationToken.None)).Feedback);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Overrides_are_found_for_the_same_patient_and_finding_within_the_period_newest_first()
     {
         var old = Card(total: 5m);
@@ -147,7 +147,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal([recent.CardUuid, old.CardUuid], all.Select(o => o.CardUuid));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task A_snooze_runs_from_the_earlier_of_the_outcome_and_its_receipt_never_from_a_future_claim()
     {
         var card = Card();
@@ -159,7 +159,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal(Monday, found.At);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task The_review_sees_the_latest_feedback_on_a_finding()
     {
         var first = Card();
@@ -174,7 +174,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Null(await Store.LatestAsync(first.PatientHash, "lamotrigine-concurrent", CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task The_override_reason_comment_and_suggestions_round_trip()
     {
         var card = Card();
@@ -187,7 +187,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.Equal("client-1", stored[1].Item.ClientSubject);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Initializing_again_is_harmless_and_the_schema_is_versioned()
     {
         var card = Card();
@@ -198,7 +198,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.NotNull(await Store.FindCardAsync(card.CardUuid, CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Retention_deletes_old_feedback_and_cards_but_keeps_recent_ones()
     {
         var old = Card(at: Monday.AddDays(-400));
@@ -211,7 +211,7 @@ public abstract class StoreContract : IAsyncLifetime
         Assert.NotNull(await Store.FindCardAsync(recent.CardUuid, CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Concurrent_writers_lose_nothing_and_count_nothing_twice()
     {
         var cards = Enumerable.Range(0, 40).Select(_ => Card()).ToList();
@@ -231,7 +231,7 @@ public sealed class SqliteStoreContractTests : StoreContract, IDisposable
 
     protected override IKetamineCdsStore CreateStore() => new SqliteKetamineCdsStore(Path.Combine(directory, "nested", "ketaminecds.db"));
 
-    [Fact]
+    [ContractFact]
     public async Task The_database_file_is_created_on_first_use_in_WAL_mode()
     {
         var path = Path.Combine(directory, "nested", "ketaminecds.db");
@@ -259,25 +259,11 @@ public sealed class SqliteStoreContractTests : StoreContract, IDisposable
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresStoreContractTests(PostgresServer server) : StoreContract
 {
-    protected override IKetamineCdsStore CreateStore()
-    {
-        if (PostgresServer.Skipped)
-        {
-            // KETAMINECDS_SKIP_POSTGRES=1 was set on purpose: run the contract on SQLite so the test still means something.
-            return new SqliteKetamineCdsStore(Path.Combine(Path.GetTempPath(), "kcds-pgskip-" + Guid.NewGuid().ToString("N")[..12], "k.db"));
-        }
+    protected override IKetamineCdsStore CreateStore() => new PostgresKetamineCdsStore(server.CreateDatabase());
 
-        return new PostgresKetamineCdsStore(server.CreateDatabase());
-    }
-
-    [Fact]
+    [ContractFact]
     public async Task Two_instances_starting_together_migrate_once()
     {
-        if (PostgresServer.Skipped)
-        {
-            return;
-        }
-
         var connection = server.CreateDatabase();
         var instances = Enumerable.Range(0, 4).Select(_ => new PostgresKetamineCdsStore(connection)).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.InitializeAsync(CancellationToken.None))));
