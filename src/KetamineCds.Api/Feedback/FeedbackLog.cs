@@ -29,4 +29,7 @@ internal static partial class FeedbackLog
 
     [LoggerMessage(EventId = 6007, Level = LogLevel.Information, Message = "Feedback retention: {Deleted} row(s) older than {Days} days deleted")]
     public static partial void RetentionApplied(ILogger logger, int deleted, int days);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Error, Message = "Feedback retention failed (retried tomorrow): error={ErrorType}")]
+    public static partial void RetentionFailed(ILogger logger, string errorType);
 }

@@ -77,7 +77,7 @@ internal sealed class FeedbackRetention(IKetamineCdsStore store, IOptions<Feedba
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                FeedbackLog.LedgerWriteFailed(logger, 0, 1, e.GetType().Name);
+                FeedbackLog.RetentionFailed(logger, e.GetType().Name);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -2,9 +2,11 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using KetamineCds.Api.Tests.Support;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using static KetamineCds.Api.Tests.Support.RequestBuilder;
 
@@ -40,7 +42,7 @@ public sealed class SnoozeAndFeedbackTests : IDisposable
     private async Task<HttpResponseMessage> FeedbackAsync(string body) =>
         await client.PostAsync("/cds-services/ketamine-order-sign/feedback", new StringContent(body, Encoding.UTF8, "application/json"));
 
-    private static string Overridden(string card, string at = "2026-11-27T09:01:00Z", string code = "benefit-outweighs-risk", string system = Reasons, string? comment = null) =>
+    internal static string Overridden(string card, string at = "2026-11-27T09:01:00Z", string code = "benefit-outweighs-risk", string system = Reasons, string? comment = null) =>
         new JsonObject
         {
             ["feedback"] = new JsonArray(new JsonObject
@@ -148,6 +150,58 @@ public sealed class SnoozeAndFeedbackTests : IDisposable
     }
 
     [Fact]
+    public async Task A_user_comment_is_kept_when_the_site_enables_it()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["KetamineCds:Storage:SqlitePath"] = database + ".comments.db",
+            ["KetamineCds:Storage:StoreUserComments"] = "true",
+        };
+        var logs = new KetamineCds.Api.Tests.Fallback.CapturedLogs();
+        using var withComments = CdsApplication.With(settings).WithWebHostBuilder(b => b.ConfigureLogging(l => l.AddProvider(logs)));
+        var http = withComments.CreateClient();
+        var uuid = Guid.NewGuid().ToString();
+        var response = await http.PostAsync("/cds-services/ketamine-order-sign/feedback", new StringContent(Overridden(uuid, comment: "Reviewed at the clinic meeting"), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var stored = Assert.Single(await withComments.Services.GetRequiredService<KetamineCds.Storage.IFeedbackStore>().FeedbackForCardAsync(Guid.Parse(uuid), CancellationToken.None));
+        Assert.Equal("Reviewed at the clinic meeting", stored.Item.UserComment);
+        // Kept, but never logged.
+        Assert.Contains(logs.Lines, l => l.Contains("Feedback stored", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("clinic meeting", StringComparison.Ordinal));
+    }
+
+    public void Dispose()
+    {
+        client.Dispose();
+        app.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { database, database + ".comments.db" }.SelectMany(f => new[] { f, f + "-wal", f + "-shm" }))
+        {
+            File.Delete(file);
+        }
+    }
+}
+
+/// <summary>Feedback validation and idempotency edges that need no fresh store: one host for the class.</summary>
+public sealed class FeedbackValidationTests(CdsApplication app) : IClassFixture<CdsApplication>
+{
+    private const string Reasons = "http://ketaminecds.org/fhir/CodeSystem/ketamine-cds-override-reason";
+    private readonly HttpClient client = app.CreateClient();
+
+    private async Task<JsonArray> CardsAsync(string service, JsonObject request) =>
+        await ScenarioFiles.CardsAsync(await ScenarioFiles.PostAsync(client, service, request));
+
+    private async Task<HttpResponseMessage> FeedbackAsync(string body) =>
+        await client.PostAsync("/cds-services/ketamine-order-sign/feedback", new StringContent(body, Encoding.UTF8, "application/json"));
+
+    private static JsonObject Lorazepam(decimal mgTwiceDaily) => Statement("b1", Concept("lorazepam"), Dosage(mgTwiceDaily, "BID"));
+
+    private static string Overridden(string card, string code = "benefit-outweighs-risk", string? comment = null) =>
+        SnoozeAndFeedbackTests.Overridden(card, code: code, comment: comment);
+
+    private T Service<T>() where T : notnull => app.Services.GetRequiredService<T>();
+
+    [Fact]
     public async Task Feedback_on_an_unknown_card_is_accepted_and_kept_as_unknown()
     {
         var unknown = Guid.NewGuid().ToString();
@@ -189,14 +243,4 @@ public sealed class SnoozeAndFeedbackTests : IDisposable
         Assert.Empty(await Service<KetamineCds.Storage.IFeedbackStore>().FeedbackForCardAsync(Guid.Parse("9368d37b-283f-44a0-93ea-547cebab93ed"), CancellationToken.None));
     }
 
-    public void Dispose()
-    {
-        client.Dispose();
-        app.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var file in new[] { database, database + "-wal", database + "-shm" })
-        {
-            File.Delete(file);
-        }
-    }
 }
