@@ -8,6 +8,7 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/KetamineCds.Clinical/KetamineCds.Clinical.csproj src/KetamineCds.Clinical/
 COPY src/KetamineCds.Fhir/KetamineCds.Fhir.csproj src/KetamineCds.Fhir/
+COPY src/KetamineCds.Storage/KetamineCds.Storage.csproj src/KetamineCds.Storage/
 COPY src/KetamineCds.Api/KetamineCds.Api.csproj src/KetamineCds.Api/
 RUN dotnet restore src/KetamineCds.Api/KetamineCds.Api.csproj
 COPY src/ src/
@@ -20,7 +21,12 @@ WORKDIR /app
 COPY --from=build /app ./
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
-    DOTNET_CLI_TELEMETRY_OPTOUT=1
+    DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    KetamineCds__Storage__SqlitePath=/data/ketaminecds.db
+# The SQLite feedback store (docs/feedback-store.md) lives on a volume the non-root user can write; with
+# KetamineCds__Storage__Provider=postgres it stays empty.
+RUN mkdir -p /data && chown "$APP_UID" /data
+VOLUME /data
 EXPOSE 8080
 # The aspnet images define a non-root "app" user ($APP_UID); the service never needs root.
 USER $APP_UID
