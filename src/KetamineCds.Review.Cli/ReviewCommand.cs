@@ -228,7 +228,9 @@ public static class ReviewCommand
 
     internal static async Task<int> RunReviewAsync(ReviewOptions options, bool strict, bool progressBar, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.StartNew();
         var engine = await ClinicalEngine.CreateAsync(options, cancellationToken);
+        var startup = started.Elapsed;
         var review = new ClinicReview(engine);
         ReviewResult result;
         if (progressBar && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
@@ -261,7 +263,7 @@ public static class ReviewCommand
         await ReportWriters.WriteAllAsync(result, options.OutputDirectory, cancellationToken);
         var s = result.Summary;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"Reviewed {s.ResourcesByType.Values.Sum()} resources of {s.PatientsInShard} patients (shard {s.Shard}) in {s.ElapsedSeconds:0.0} s: {s.PatientsOnKetamine} on ketamine/esketamine."));
+            $"Reviewed {s.ResourcesByType.Values.Sum()} resources of {s.PatientsInShard} patients (shard {s.Shard}) in {s.ElapsedSeconds:0.0} s after a {startup.TotalSeconds:0.0} s start (knowledge{(options.ValidateAssessments ? ", validator" : "")}): {s.PatientsOnKetamine} on ketamine/esketamine."));
         await stdout.WriteLineAsync("Findings: " + (s.Findings.Count == 0 ? "none" : string.Join(", ", s.Findings.Select(f => $"{f.Key} {f.Value}"))));
         foreach (var m in s.MissingResourceTypes)
         {

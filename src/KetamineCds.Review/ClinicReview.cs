@@ -342,10 +342,9 @@ public sealed class ClinicReview(ClinicalEngine engine)
                     break;
                 }
 
-                var text = ResourceScan.Text(json);
                 if (scan.ResourceType == "Observation")
                 {
-                    if (engine.MayBeAssessment(text))
+                    if (engine.MayBeAssessment(json))
                     {
                         writer.Write(patient, SpilledKind.Observation, true, null, index, position, json);
                     }
@@ -353,7 +352,7 @@ public sealed class ClinicReview(ClinicalEngine engine)
                     break;
                 }
 
-                var named = engine.MayNameMedication(text);
+                var named = engine.MayNameMedication(ResourceScan.Text(json));
                 var medicationKey = ResourceScan.MedicationKey(scan.MedicationReference);
                 if (named || medicationKey is not null)
                 {

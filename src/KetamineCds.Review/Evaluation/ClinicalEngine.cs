@@ -27,7 +27,7 @@ public sealed class ClinicalEngine
         Gatherer = gatherer;
         Settings = settings;
         _medicationNeedles = SearchValues.Create(MedicationNeedles(knowledge), StringComparison.OrdinalIgnoreCase);
-        _assessmentNeedles = SearchValues.Create(assessmentNeedles.Distinct(StringComparer.Ordinal).ToArray(), StringComparison.Ordinal);
+        _assessmentNeedles = assessmentNeedles.Distinct(StringComparer.Ordinal).Select(n => System.Text.Encoding.UTF8.GetBytes(n)).ToArray();
     }
 
     public ClinicalKnowledge Knowledge { get; }
@@ -37,7 +37,7 @@ public sealed class ClinicalEngine
     public RuleSettings Settings { get; }
 
     private readonly SearchValues<string> _medicationNeedles;
-    private readonly SearchValues<string> _assessmentNeedles;
+    private readonly byte[][] _assessmentNeedles;
 
     public static async Task<ClinicalEngine> CreateAsync(ReviewOptions options, CancellationToken cancellationToken = default)
     {
@@ -83,6 +83,23 @@ public sealed class ClinicalEngine
     /// <summary>A medication resource (or Medication) that names one of our ingredients, products or codes, or may hide one behind \u escapes.</summary>
     public bool MayNameMedication(string json) => json.Contains("\\u", StringComparison.Ordinal) || json.AsSpan().ContainsAny(_medicationNeedles);
 
-    /// <summary>An Observation that may be a QIDS-SR/CADSS total.</summary>
-    public bool MayBeAssessment(string json) => json.Contains("\\u", StringComparison.Ordinal) || json.AsSpan().ContainsAny(_assessmentNeedles);
+    /// <summary>An Observation that may be a QIDS-SR/CADSS total; searched in the UTF-8 bytes (most of an export is
+    /// Observations, and decoding each to a string would cost more than the whole scan).</summary>
+    public bool MayBeAssessment(ReadOnlySpan<byte> json)
+    {
+        if (json.IndexOf("\\u"u8) >= 0)
+        {
+            return true;
+        }
+
+        foreach (var needle in _assessmentNeedles)
+        {
+            if (json.IndexOf(needle) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
