@@ -41,7 +41,9 @@ public sealed class BackendServicesAuth(HttpClient http, BulkExportOptions optio
         if (response.IsError || string.IsNullOrEmpty(response.AccessToken))
         {
             // The server's error code and description, never the assertion or a token.
-            throw new BulkExportException($"the authorization server refused the token request ({(int)response.HttpStatusCode}: {response.Error ?? "no access_token"}{(response.ErrorDescription is { } d ? ": " + d : "")}).");
+            // Duende reports a 401 as an HTTP error ("Unauthorized"); the OAuth error code is in the body when the server sent one.
+            var code = (response.Json is not null ? response.TryGet("error") : null) ?? response.Error ?? "no access_token";
+            throw new BulkExportException($"the authorization server refused the token request ({(int)response.HttpStatusCode}: {code}{(response.ErrorDescription is { } d ? ": " + d : "")}).");
         }
 
         _accessToken = response.AccessToken;
