@@ -1,4 +1,5 @@
 using KetamineCds.Api.CdsHooks;
+using KetamineCds.Api.Feedback;
 using KetamineCds.Api.FhirAccess;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Api.Security;
@@ -24,6 +25,9 @@ builder.Services.AddSingleton<ConfiguredFhirServerAllowList>();
 builder.Services.AddSingleton<KetamineCds.Fhir.Fallback.IFhirServerAllowList, TrustedClientFhirServerAllowList>();
 builder.Services.AddFhirFallback(builder.Configuration);
 
+// Feedback store, card ledger and snooze (Feedback/): SQLite by default, PostgreSQL by configuration. docs/feedback-store.md
+builder.Services.AddFeedbackStore();
+
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
@@ -46,6 +50,9 @@ app.UseCdsSecurity();
 app.MapCdsHooks();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapGet("/readyz", (ClinicalKnowledge knowledge) => TypedResults.Text($"ready: {knowledge.Ingredients.Count} ingredients, {knowledge.Products.Count} products"));
+
+// Open (create or migrate) the feedback store before accepting traffic.
+app.Services.InitializeFeedbackStore();
 
 // Load the knowledge and run one synthetic hook call before accepting traffic: readiness means the rules can run.
 await Warmup.RunAsync(app.Services);

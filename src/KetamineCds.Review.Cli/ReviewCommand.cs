@@ -49,6 +49,9 @@ public static class ReviewCommand
             --shard i/N              review only the patients of shard i of N (stable hash of the patient id)
             --as-of <date>           which medications are current (default: now), e.g. 2026-12-01
             --feedback-db <path>     the feedback store (SQLite) for the "latest feedback" column
+            --feedback-postgres <c>  the feedback store (PostgreSQL connection string) instead
+                                     (either needs the service's patient id hash key in
+                                     KetamineCds__Security__Audit__PatientIdHashKey)
             --no-validate            do not validate QIDS-SR/CADSS Observations against the KetamineCds profiles
             --knowledge <dir>        a reviewed copy of fhir-profiles instead of the embedded one
             --threshold <mg/day>     a site's benzodiazepine threshold (lorazepam equivalents)
@@ -196,7 +199,6 @@ public static class ReviewCommand
             ValidateAssessments = !a.Has("no-validate"),
             KnowledgeDirectory = a.Get("knowledge"),
             BenzodiazepineThresholdLorazepamMgPerDay = threshold,
-            // The feedback store (IFindingReviewStore, branch feedback) is not in this build yet: the column says "not available".
             Feedback = null,
         };
     }
@@ -218,12 +220,37 @@ public static class ReviewCommand
             return await Fail(stderr, ExitCodes.Usage, error!);
         }
 
-        if (a.Has("feedback-db"))
+        return await RunReviewAsync(options, a, stdout, stderr, cancellationToken);
+    }
+
+    /// <summary>The environment variable the service reads its patient id hash key from (docs/security.md).</summary>
+    public const string HashKeyVariable = "KetamineCds__Security__Audit__PatientIdHashKey";
+
+    internal static async Task<int> RunReviewAsync(ReviewOptions options, Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var sqlite = a.Get("feedback-db");
+        var postgres = a.Get("feedback-postgres");
+        if (sqlite is null && postgres is null)
         {
-            await stderr.WriteLineAsync("ketamine-review: --feedback-db: this build has no feedback store reader yet; the latest-feedback column says \"not available\".");
+            return await RunReviewAsync(options, a.Has("strict"), !a.Has("no-progress"), stdout, stderr, cancellationToken);
         }
 
-        return await RunReviewAsync(options, a.Has("strict"), !a.Has("no-progress"), stdout, stderr, cancellationToken);
+        if (sqlite is not null && postgres is not null)
+        {
+            return await Fail(stderr, ExitCodes.Usage, "give --feedback-db or --feedback-postgres, not both");
+        }
+
+        var key = a.Get("patient-hash-key") ?? Environment.GetEnvironmentVariable(HashKeyVariable);
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return await Fail(stderr, ExitCodes.Usage, $"the feedback store keys patients by the service's hash key: set {HashKeyVariable} (base64, as the service has it)");
+        }
+
+        var (lookup, store) = await StoreFeedbackLookup.OpenAsync(sqlite, postgres, key, cancellationToken);
+        await using (store)
+        {
+            return await RunReviewAsync(options with { Feedback = lookup }, a.Has("strict"), !a.Has("no-progress"), stdout, stderr, cancellationToken);
+        }
     }
 
     internal static async Task<int> RunReviewAsync(ReviewOptions options, bool strict, bool progressBar, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -343,7 +370,7 @@ public static class ReviewCommand
         }
 
         var options = ReviewOptionsFrom(a, exportDirectory, reportDirectory, out _)!;
-        return await RunReviewAsync(options, a.Has("strict"), !a.Has("no-progress"), stdout, stderr, cancellationToken);
+        return await RunReviewAsync(options, a, stdout, stderr, cancellationToken);
     }
 
     private static async Task<int> CancelExportAsync(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)

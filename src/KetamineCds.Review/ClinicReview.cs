@@ -178,7 +178,7 @@ public sealed class ClinicReview(ClinicalEngine engine)
             ResourcesNamingNoPatient = state.NoPatient.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal),
             MissingResourceTypes = missing,
             Notes = notes,
-            FeedbackSource = options.Feedback is null ? "not available: no feedback store was given (--feedback-db)" : "feedback store",
+            FeedbackSource = options.Feedback is null ? "not available: no feedback store was given (--feedback-db or --feedback-postgres)" : "the service's feedback store",
             ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 2),
         };
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KetamineCds.Api.Audit;
+using KetamineCds.Api.Feedback;
 using KetamineCds.Api.Infrastructure;
 
 namespace KetamineCds.Api.CdsHooks;
@@ -12,7 +13,8 @@ public sealed class HookHandler(
     HookPipeline pipeline,
     IAuditSink audit,
     JsonRequestReader reader,
-    ILogger<HookHandler> logger)
+    ILogger<HookHandler> logger,
+    CardReviewStep? reviewStep = null)
 {
     public async Task<IResult> HandleAsync(string serviceId, HttpContext http, CancellationToken cancellationToken)
     {
@@ -33,6 +35,15 @@ public sealed class HookHandler(
         using (document)
         {
             var outcome = await pipeline.RunAsync(service, document!.RootElement, cancellationToken, http.User.FindFirst("iss")?.Value);
+            if (reviewStep is not null && outcome is { Response: { } response, PatientId: { } patient, HookInstance: { } instance })
+            {
+                // After rendering: quiet what was overridden, mark what was reviewed, record what is shown (docs/rules/override-and-snooze.md).
+                outcome = outcome with
+                {
+                    Response = response with { Cards = await reviewStep.ApplyAsync(service, instance, patient, outcome.UserId, response.Cards, cancellationToken) },
+                };
+            }
+
             if (outcome.PatientId is { } patientId)
             {
                 // The audit record (written by the audit middleware) gets the keyed hash of the patient id, never the id.

@@ -16,7 +16,8 @@ public sealed record HookOutcome(
     IReadOnlyList<string>? FindingCodes = null,
     int UnreadableResources = 0,
     IReadOnlyDictionary<string, string>? DataSources = null,
-    string? PatientId = null)
+    string? PatientId = null,
+    string? UserId = null)
 {
     public IReadOnlyList<string> Findings => FindingCodes ?? [];
     public IReadOnlyDictionary<string, string> Sources => DataSources ?? new Dictionary<string, string>();
@@ -74,6 +75,6 @@ public sealed class HookPipeline(
             ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable, gathered.ReadWithErrors))
             : [];
         return new HookOutcome(new CdsServiceResponse(cards), null, request.HookInstance, evaluation.Triggered,
-            findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources, request.PatientId);
+            findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources, request.PatientId, request.UserId);
     }
 }

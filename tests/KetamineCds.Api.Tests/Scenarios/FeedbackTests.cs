@@ -12,7 +12,7 @@ public sealed class FeedbackTests(CdsApplication app) : IClassFixture<CdsApplica
 
     private const string Valid = """
         {"feedback":[{"card":"9368d37b-283f-44a0-93ea-547cebab93ed","outcome":"overridden",
-          "overrideReason":{"reason":{"code":"not-relevant"}},"outcomeTimestamp":"2026-11-27T09:00:00Z"},
+          "overrideReason":{"reason":{"code":"not-applicable","system":"http://ketaminecds.org/fhir/CodeSystem/ketamine-cds-override-reason"}},"outcomeTimestamp":"2026-11-27T09:00:00Z"},
          {"card":"a745b0db-44da-4f38-886e-bdf60116beab","outcome":"accepted","outcomeTimestamp":"2026-11-27T09:00:00Z"}]}
         """;
 

@@ -25,6 +25,9 @@ public sealed class CdsApplication : WebApplicationFactory<Program>
             ["KetamineCds:Security:RateLimit:PermitLimit"] = settings.TryGetValue("KetamineCds:Security:RateLimit:PermitLimit", out var limit) ? limit : "1000000",
             // Signed requests are tested in Security/; here every other behaviour is tested without them.
             ["KetamineCds:Security:RequireSignedRequests"] = settings.TryGetValue("KetamineCds:Security:RequireSignedRequests", out var v) ? v : "false",
+            // Each test host keeps its feedback store in its own temporary SQLite file.
+            ["KetamineCds:Storage:SqlitePath"] = settings.TryGetValue("KetamineCds:Storage:SqlitePath", out var path) ? path
+                : Path.Combine(Path.GetTempPath(), "kcds-api-tests", Guid.NewGuid().ToString("N") + ".db"),
         };
     }
 

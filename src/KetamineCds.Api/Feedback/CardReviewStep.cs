@@ -1,0 +1,133 @@
+using System.Globalization;
+using KetamineCds.Api.Cards;
+using KetamineCds.Api.CdsHooks;
+using KetamineCds.Clinical.Rules;
+using KetamineCds.Storage;
+using Microsoft.Extensions.Options;
+
+namespace KetamineCds.Api.Feedback;
+
+/// <summary>
+/// The step after rendering (docs/rules/override-and-snooze.md): (a) quiets, at order-select/order-sign, a finding the
+/// clinician overrode with one of our reasons within the snooze period unless its numbers got worse, and marks it as
+/// reviewed at patient-view; (b) records every card it lets through in the ledger. It reads only the cards'
+/// extension.ketaminecds and the store: the clinical library and the renderer know nothing of it.
+/// </summary>
+public sealed class CardReviewStep(
+    IFeedbackStore store,
+    CardLedgerWriter ledger,
+    PatientIdHasher hasher,
+    OverrideReasonCatalog reasons,
+    IOptions<FeedbackStoreOptions> options,
+    TimeProvider time,
+    ILogger<CardReviewStep> logger)
+{
+    private readonly FeedbackStoreOptions settings = options.Value;
+
+    public async Task<IReadOnlyList<Card>> ApplyAsync(CdsService service, string hookInstance, string patientId, string? userId,
+        IReadOnlyList<Card> cards, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(cards);
+        if (cards.Count == 0)
+        {
+            return cards;
+        }
+
+        var now = time.GetUtcNow();
+        var patientHash = hasher.Hash(patientId);
+        var shown = new List<Card>(cards.Count);
+        var snoozed = new List<string>();
+        var lookupFailed = false;
+        foreach (var card in cards)
+        {
+            var numbers = card.Extension?.KetamineCds is { } extension ? NumbersOf(extension) : null;
+            OverrideRecord? latest = null;
+            if (numbers is not null && !lookupFailed && settings.SnoozeDays > 0 && !SnoozeRule.NeverSnoozed.Contains(numbers.Finding))
+            {
+                (latest, lookupFailed) = await LatestOverrideAsync(service, hookInstance, patientHash, numbers.Finding, now, cancellationToken);
+            }
+
+            if (latest is null)
+            {
+                shown.Add(card);
+                continue;
+            }
+
+            var worse = SnoozeRule.WorseSince(latest.Numbers, numbers!);
+            if (service.Kind == HookKind.PatientView)
+            {
+                shown.Add(MarkReviewed(card, latest, worse));
+            }
+            else if (worse.Count > 0)
+            {
+                shown.Add(card);
+            }
+            else
+            {
+                snoozed.Add(numbers!.Finding);
+            }
+        }
+
+        if (snoozed.Count > 0)
+        {
+            FeedbackLog.Snoozed(logger, service.Descriptor.Id, hookInstance, string.Join(",", snoozed));
+        }
+
+        ledger.Enqueue([.. shown
+            .Where(c => c.Extension?.KetamineCds is not null && Guid.TryParse(c.Uuid, out _))
+            .Select(c => new IssuedCard(Guid.Parse(c.Uuid), service.Descriptor.Id, hookInstance, patientHash, userId, NumbersOf(c.Extension!.KetamineCds), now))]);
+        return shown;
+    }
+
+    /// <summary>The newest override with one of our reasons inside the snooze period; null when none or when the store cannot answer in time.</summary>
+    private async Task<(OverrideRecord? Latest, bool Failed)> LatestOverrideAsync(CdsService service, string hookInstance, string patientHash, string finding,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(settings.SnoozeLookupTimeoutMs);
+        try
+        {
+            var overrides = await store.OverridesAsync(patientHash, finding, reasons.System, now.AddDays(-settings.SnoozeDays), deadline.Token);
+            return (overrides.Count > 0 ? overrides[0] : null, false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Fail open: without the store the cards are shown as if never overridden (an alert too many, never one too few).
+            FeedbackLog.SnoozeLookupFailed(logger, service.Descriptor.Id, hookInstance, e.GetType().Name);
+            return (null, true);
+        }
+    }
+
+    private Card MarkReviewed(Card card, OverrideRecord review, IReadOnlyList<string> worse)
+    {
+        var display = reasons.Find(review.Reason.Code)?.Display ?? review.Reason.Display ?? review.Reason.Code;
+        var line = $"**Reviewed:** overridden by {Markdown.Escape(review.User ?? "an unidentified user")} on " +
+                   $"{review.At.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} — {Markdown.Escape(display)}.";
+        if (worse.Count > 0)
+        {
+            line += $" Since then: {Markdown.Escape(string.Join("; ", worse))}.";
+        }
+
+        return card with { Detail = string.IsNullOrEmpty(card.Detail) ? line : line + "\n\n" + card.Detail };
+    }
+
+    /// <summary>The numbers of a card, from its extension (INTERFACES.md seam 4).</summary>
+    public static CardNumbers NumbersOf(KetamineCdsExtension extension)
+    {
+        ArgumentNullException.ThrowIfNull(extension);
+        var lines = extension.Medications ?? [];
+        return new CardNumbers
+        {
+            Finding = extension.Finding,
+            LorazepamEquivalentMgPerDay = extension.LorazepamEquivalentMgPerDay,
+            LorazepamEquivalentMgPerDayAlternate = extension.LorazepamEquivalentMgPerDayAlternate,
+            TotalExcludesUncounted = extension.TotalExcludesUncountedMedications == true,
+            LamotrigineMgPerDay = extension.LamotrigineMgPerDay,
+            LamotrigineDoseCategory = extension.LamotrigineDoseCategory,
+            Ingredients = [.. lines.Select(l => l.Ingredient).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            UncountedIngredients = [.. lines.Where(l => l.Counted == false).Select(l => l.Ingredient).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            UnreadableResources = extension.UnreadableResources ?? 0,
+        };
+    }
+}
