@@ -225,3 +225,25 @@ public sealed class ClinicReviewTests(EngineFixture fixture)
         Assert.StartsWith("\"'=HYPERLINK(\"\"x\"\")\",", writer.ToString().Split('\n')[1]);
     }
 }
+
+[Collection(ReviewCollection.Name)]
+public sealed class UndosableBenzodiazepineTests(EngineFixture fixture)
+{
+    [Fact]
+    public async Task An_undosable_alprazolam_is_named_with_its_reason_and_never_totalled_as_zero()
+    {
+        using var export = new TempExport()
+            .File("MedicationRequest.ndjson", Fhir.IvKetamine("k1", "p1"))
+            .File("MedicationStatement.ndjson", Fhir.OracleStatement("a1", "p1", "596", "alprazolam oral tablet", "Take as directed"));
+        var result = await new ClinicReview(fixture.Engine).RunAsync(export.Options());
+
+        var row = Assert.Single(result.Rows);
+        Assert.Contains("benzodiazepine-dose-unknown", row.Findings);
+        Assert.Null(row.BenzodiazepineTotalPrimary);
+        Assert.Null(row.BenzodiazepineTotalAlternate);
+        var undetermined = Assert.Single(row.UndeterminedDoses);
+        Assert.Equal("alprazolam oral tablet", undetermined.Medication);
+        Assert.Contains("Take as directed", undetermined.Reason);
+        Assert.Contains("No total: no dose could be counted", ReportWriters.RenderHtml(result));
+    }
+}

@@ -141,8 +141,9 @@ public sealed class PatientReviewer(ClinicalEngine engine, IReadOnlyDictionary<s
             Benzodiazepines = benzodiazepines?.Lines.Select(l => new BenzodiazepineRow(
                 l.Therapy.DisplayName, l.Therapy.Route, l.MgPerDay, l.Dose.Calculation,
                 l.LorazepamEquivalentMgPerDay, l.LorazepamEquivalentMgPerDayAlternate, l.NotCountedReason)).ToList() ?? [],
-            BenzodiazepineTotalPrimary = benzodiazepines?.TotalPrimary,
-            BenzodiazepineTotalAlternate = benzodiazepines?.TotalAlternate,
+            // No total when no line was counted: an undosable benzodiazepine is never shown as 0 mg/day.
+            BenzodiazepineTotalPrimary = benzodiazepines?.Lines.Any(l => l.Counted) == true ? benzodiazepines.TotalPrimary : null,
+            BenzodiazepineTotalAlternate = benzodiazepines?.Lines.Any(l => l.Counted) == true ? benzodiazepines.TotalAlternate : null,
             BenzodiazepineThresholdMgPerDay = benzodiazepines?.ThresholdMgPerDay,
             UndeterminedDoses = undetermined,
             Qids = Course(data, summary),

@@ -187,8 +187,13 @@ public static class ReportWriters
                     h.Append("</li>");
                 }
 
-                h.Append("</ul>").Append(CultureInfo.InvariantCulture,
-                    $"Total <strong>{Num(r.BenzodiazepineTotalPrimary)}</strong> / <strong>{Num(r.BenzodiazepineTotalAlternate)}</strong> (threshold {Num(r.BenzodiazepineThresholdMgPerDay)})");
+                h.Append("</ul>");
+                var uncounted = r.Benzodiazepines.Count(b => b.NotCountedReason is not null);
+                h.Append(r.BenzodiazepineTotalPrimary is null
+                    ? "<span class=\"unknown\">No total: no dose could be counted</span>"
+                    : string.Create(CultureInfo.InvariantCulture, $"Total <strong>{Num(r.BenzodiazepineTotalPrimary)}</strong> / <strong>{Num(r.BenzodiazepineTotalAlternate)}</strong>")
+                      + (uncounted > 0 ? $" <span class=\"unknown\">(without {uncounted} not counted)</span>" : ""))
+                    .Append(CultureInfo.InvariantCulture, $" (threshold {Num(r.BenzodiazepineThresholdMgPerDay)})");
             }
 
             h.Append("</td><td data-sort=\"").Append(r.UndeterminedDoses.Count.ToString(Inv)).Append("\">");
