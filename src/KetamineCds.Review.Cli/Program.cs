@@ -1,0 +1,3 @@
+using KetamineCds.Review.Cli;
+
+return await ReviewCommand.RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
