@@ -156,11 +156,13 @@ const provider = new Provider(issuer, {
       enabled: true,
       useGrantedResource: () => true,
       defaultResource: (ctx) => (ctx.oidc.params?.aud ? trimSlash(ctx.oidc.params.aud) : config.fhirBase),
-      getResourceServerInfo: (ctx, indicator) => {
+      getResourceServerInfo: (ctx, indicator, client) => {
         if (trimSlash(indicator) !== config.fhirBase) throw new errors.InvalidTarget('unknown resource server');
         const grantId = ctx.oidc.entities?.Grant?.jti;
         const ttl = grantContexts.get(grantId)?.accessTokenTtlSeconds ?? config.accessTokenTtlSeconds;
-        return { scope: resourceScopes().join(' '), audience: config.fhirBase, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        const registered = registeredScopes.get(client?.clientId) ?? new Set();
+        const scope = resourceScopes().filter((x) => registered.has(x)).join(' ');
+        return { scope, audience: config.fhirBase, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
       },
     },
   },
@@ -191,6 +193,16 @@ provider.proxy = false;
 
 // SMART's token response members beside the OAuth ones: patient, need_patient_banner, appContext, encounter.
 provider.use(async (ctx, next) => {
+  // Only registered scopes are granted: the authorize request's scope is cut to the client's registration before
+  // oidc-provider sees it (so an unregistered or unknown scope is silently not granted, as EHRs do, not an error).
+  if (ctx.path === '/auth' && ctx.method === 'GET' && typeof ctx.query.scope === 'string' && typeof ctx.query.client_id === 'string') {
+    const registered = registeredScopes.get(ctx.query.client_id);
+    if (registered) {
+      const q = new URLSearchParams(ctx.querystring);
+      q.set('scope', ctx.query.scope.split(' ').filter((x) => registered.has(x)).join(' '));
+      ctx.querystring = q.toString();
+    }
+  }
   // oidc-provider drops offline_access unless prompt=consent (an OpenID Connect rule); SMART apps do not send prompt,
   // and consent here is automatic anyway, so ask for the consent prompt on their behalf.
   if (ctx.path === '/auth' && ctx.method === 'GET' && ctx.query.scope?.split(' ').includes('offline_access') && !ctx.query.prompt) {

@@ -18,7 +18,7 @@ const args = parseArgs(process.argv.slice(2));
 const port = Number(args.port ?? process.env.FHIR_PORT ?? 0);
 const authIssuer = (args['auth-issuer'] ?? process.env.FHIR_AUTH_ISSUER ?? '').replace(/\/$/, '');
 const adminSecret = args['admin-secret'] ?? process.env.TEST_ADMIN_SECRET ?? randomBytes(24).toString('hex');
-const v1Only = Boolean(args['smart-v1-only'] ?? (process.env.FHIR_SMART_V1_ONLY === '1'));
+let v1Only = Boolean(args['smart-v1-only'] ?? (process.env.FHIR_SMART_V1_ONLY === '1'));
 let fhirBase = "";
 let failing = process.env.FHIR_FAIL === '1';
 // Open mode (no --auth-issuer) is for poking at the data by hand only; the tests always pass an issuer.
@@ -93,6 +93,11 @@ async function handle(req, res) {
     if (url.pathname === '/_test/fail' && req.method === 'POST') {
       failing = parseJson(body)?.fail !== false;
       return sendJson(res, 200, { failing });
+    }
+    if (url.pathname === '/_test/smart' && req.method === 'POST') {
+      // Discovery as a server that knows only SMART v1 scopes (no permission-v2, no .rs scopes).
+      v1Only = parseJson(body)?.v1Only === true;
+      return sendJson(res, 200, { v1Only });
     }
     if (url.pathname === '/_test/health') return sendJson(res, 200, { failing, seeded: counts });
     return sendJson(res, 404, { error: 'unknown test control' });
