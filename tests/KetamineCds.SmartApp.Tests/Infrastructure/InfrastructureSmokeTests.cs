@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Deque.AxeCore.Playwright;
 using Microsoft.IdentityModel.Tokens;
 
 namespace KetamineCds.SmartApp.Tests.Infrastructure;
@@ -302,8 +303,13 @@ public sealed class InfrastructureSmokeTests(SmartServersFixture servers, Chromi
         var tab = await context.NewPageAsync();
         await tab.GotoAsync(page.BaseUrl + "/");
         Assert.Equal("Loopback page", await tab.TextContentAsync("h1"));
+        var axe = await tab.RunAxe(); // Deque.AxeCore.Playwright runs in Debian's Chromium
+        Assert.True(axe.Passes.Length > 0);
+        Assert.DoesNotContain(axe.Violations, v => v.Impact is "serious" or "critical");
 
         await tab.GotoAsync(authorize);
+        Assert.Equal("Select a patient", await tab.TextContentAsync("h1"));
+        Assert.DoesNotContain((await tab.RunAxe()).Violations, v => v.Impact is "serious" or "critical");
         await tab.ClickAsync($"button[data-patient-id='{SmartTestData.Patient10}']");
         await tab.WaitForURLAsync(url => url.StartsWith(page.CallbackUrl, StringComparison.Ordinal));
         var code = await tab.TextContentAsync("#code");

@@ -54,6 +54,7 @@ public sealed class NodeServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add("server.mjs");
+        start.ArgumentList.Add("--exit-with-stdin"); // the server exits when this test host dies and its stdin closes
         foreach (var a in arguments)
         {
             start.ArgumentList.Add(a);

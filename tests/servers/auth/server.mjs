@@ -243,6 +243,13 @@ await registerClient({ client_id: 'ketamine-smart-confidential', client_secret: 
 
 process.stdout.write(`AUTH_SERVER_READY ${JSON.stringify({ port: actualPort, issuer, patients: patients.length })}\n`);
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { server.close(); process.exit(0); });
+// --exit-with-stdin: the test host holds our stdin open; when it dies (even killed), stdin closes and so do we, so no
+// server outlives its test run.
+if (args['exit-with-stdin']) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
 
 function defaultScopeRegistration() {
   return [...OIDC_SCOPES, 'patient/*.read', 'patient/*.rs', 'patient/Patient.rs', 'patient/Observation.rs', 'patient/MedicationRequest.rs',

@@ -82,6 +82,13 @@ server.listen(port, '127.0.0.1', () => {
   process.stdout.write(`FHIR_SERVER_READY ${JSON.stringify({ port: actual, base: fhirBase, seeded: counts, v1Only })}\n`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { server.close(); process.exit(0); });
+// --exit-with-stdin: the test host holds our stdin open; when it dies (even killed), stdin closes and so do we, so no
+// server outlives its test run.
+if (args['exit-with-stdin']) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
 
 async function handle(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
@@ -131,6 +138,8 @@ async function handle(req, res) {
     routePath = path.slice(0, -'/_search'.length);
     query = { ...query, ...searchParamsToQuery(new URLSearchParams(body)) };
   }
+  // Format parameters are for the transport, not search criteria (the router would treat them as unknown criteria).
+  for (const k of ['_format', '_pretty']) delete query[k];
   const segments = routePath.split('/').filter(Boolean);
   const [type, id] = segments;
   if (!type || segments.length > 2) return sendOutcome(res, 404, 'not-supported', 'only read and search are served');
