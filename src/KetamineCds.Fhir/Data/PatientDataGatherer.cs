@@ -46,7 +46,13 @@ public sealed record GatherResult(
 /// Gathers the data the rules need: prefetch first, then the EHR's FHIR server for what prefetch left out (absent,
 /// null, an OperationOutcome, or further pages). Parses FHIR once, here, into plain facts.
 /// </summary>
-public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null, AssessmentExtractor? assessments = null)
+/// <param name="observationScreen">Lets through only Observations that may carry an assessment code (<see cref="AssessmentScreen"/>):
+/// a chart's vitals, labs and other questionnaires are never deserialized (they were most of the request's cost).</param>
+public sealed class PatientDataGatherer(
+    IFhirFallback? fallback = null,
+    ResourceScreen? medicationScreen = null,
+    AssessmentExtractor? assessments = null,
+    ResourceScreen? observationScreen = null)
 {
     public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
     {
@@ -59,7 +65,12 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
         foreach (var key in PrefetchKeys.All.Where(k => k != PrefetchKeys.Patient))
         {
             JsonElement? value = request.Prefetch.TryGetValue(key.Key, out var v) ? v : null;
-            var screen = key.ResourceType is "MedicationStatement" or "MedicationRequest" ? medicationScreen : null;
+            var screen = key.ResourceType switch
+            {
+                "MedicationStatement" or "MedicationRequest" => medicationScreen,
+                "Observation" => observationScreen,
+                _ => null,
+            };
             var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen);
             sources[key.Key] = "prefetch";
             if (batch.State != PrefetchState.Complete)
