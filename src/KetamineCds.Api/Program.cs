@@ -24,6 +24,9 @@ builder.Services.AddSingleton<ConfiguredFhirServerAllowList>();
 builder.Services.AddSingleton<KetamineCds.Fhir.Fallback.IFhirServerAllowList, TrustedClientFhirServerAllowList>();
 builder.Services.AddFhirFallback(builder.Configuration);
 
+// OpenTelemetry traces and metrics (stage timings, cards by finding, refusals); off unless configured. docs/deploy
+builder.Services.AddKetamineCdsTelemetry(builder.Configuration);
+
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
@@ -44,6 +47,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 app.UseCdsSecurity();
 
 app.MapCdsHooks();
+app.MapKetamineCdsTelemetry();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapGet("/readyz", (ClinicalKnowledge knowledge) => TypedResults.Text($"ready: {knowledge.Ingredients.Count} ingredients, {knowledge.Products.Count} products"));
 

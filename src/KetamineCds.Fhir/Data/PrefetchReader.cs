@@ -128,8 +128,7 @@ public static class PrefetchReader
                 continue;
             }
 
-            var raw = entry.GetRawText();
-            if (screen is not null && !screen.MayBeRelevant(raw))
+            if (screen is not null && !screen.MayBeRelevant(entry))
             {
                 continue;
             }
@@ -137,7 +136,7 @@ public static class PrefetchReader
             // A medication the parser reports errors in is read as far as possible (a stray field must not hide a
             // benzodiazepine; its reader guards every typed getter) and counted, so the cards can say so. Anything else
             // with errors, or that cannot be read at all, is skipped and counted.
-            var resource = FhirJson.ReadTolerant(raw, out var error);
+            var resource = FhirJson.ReadTolerant(entry, out var error);
             if (resource is null || (error is not null && !IsMedicationType(type)) || !BelongsTo(resource, patientId))
             {
                 skipped++;

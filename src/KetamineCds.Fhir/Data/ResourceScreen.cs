@@ -1,78 +1,163 @@
 using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using KetamineCds.Clinical.Knowledge;
 
 namespace KetamineCds.Fhir.Data;
 
 /// <summary>
-/// A cheap test of a resource's raw JSON before Firely deserializes it: a medication entry can only be recognized
-/// through a name or code of ours, so an entry whose text contains none of them (case-insensitive, as substrings:
-/// a superset of what the classifier matches) cannot change any finding and is not deserialized. JSON that uses
-/// escapes is searched again unescaped, since a name could hide behind them.
+/// A cheap test of a resource's raw JSON before Firely deserializes it. A medication entry can only be recognized
+/// through a name or code of ours in its <c>medication[x]</c> (or a contained Medication), and an Observation can only be
+/// an assessment through its <c>code</c>; so only those parts are searched (case-insensitive substrings: a superset of
+/// what the classifier matches), and an entry whose parts contain none of our names or codes cannot change any finding
+/// and is not deserialized. Escaped JSON is searched again unescaped, since a name could hide behind an escape.
 /// </summary>
 public sealed class ResourceScreen
 {
     private readonly SearchValues<string> _needles;
+    private readonly string[] _scope;
+    private readonly bool _medications;
 
-    public ResourceScreen(IEnumerable<string> needles)
+    /// <param name="scope">The properties of the resource that are searched; empty: the whole resource.</param>
+    /// <param name="medications">Medication rules: a <c>medicationReference</c> always passes (its Medication lies elsewhere in
+    /// the bundle), and so does an entry whose medication carries no name at all (it is counted as unreadable downstream,
+    /// never dropped in silence).</param>
+    public ResourceScreen(IEnumerable<string> needles, IReadOnlyList<string>? scope = null, bool medications = false)
     {
         ArgumentNullException.ThrowIfNull(needles);
         _needles = SearchValues.Create(needles.Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(), StringComparison.OrdinalIgnoreCase);
+        _scope = scope?.ToArray() ?? [];
+        _medications = medications;
     }
 
-    /// <summary>Every name, brand and RxNorm code of the ingredients, products and value sets.</summary>
+    /// <summary>Every name, brand and RxNorm code of the ingredients, products and value sets, searched in medication[x].</summary>
     public static ResourceScreen ForMedications(ClinicalKnowledge knowledge)
     {
         ArgumentNullException.ThrowIfNull(knowledge);
         var needles = knowledge.Ingredients.Values.SelectMany(i => i.Names.Append(i.Name).Concat(i.RxNormCodes))
             .Concat(knowledge.Products.Keys)
             .Concat(knowledge.RxNormClass.Keys);
-        return new ResourceScreen(needles);
+        return new ResourceScreen(needles, ["medicationCodeableConcept", "contained"], medications: true);
     }
 
+    /// <summary>Screens a resource given as JSON text (tests, tools); text that is not JSON passes, for the parser to judge.</summary>
     public bool MayBeRelevant(string rawJson)
     {
         ArgumentNullException.ThrowIfNull(rawJson);
-        // A medicationReference may point to a Medication elsewhere in the bundle: the entry alone cannot tell.
-        if (rawJson.Contains("\"medicationReference\"", StringComparison.Ordinal) || rawJson.AsSpan().ContainsAny(_needles))
+        try
+        {
+            using var document = JsonDocument.Parse(rawJson);
+            return MayBeRelevant(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Screens an entry of the request as it lies in the request's bytes: no copy of it as a string.</summary>
+    public bool MayBeRelevant(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return true;
+        }
+
+        if (_scope.Length == 0)
+        {
+            return Contains(element);
+        }
+
+        if (_medications && element.TryGetProperty("medicationReference", out _))
+        {
+            return true;
+        }
+
+        var found = false;
+        foreach (var property in _scope)
+        {
+            if (element.TryGetProperty(property, out var part))
+            {
+                found = true;
+                if (Contains(part))
+                {
+                    return true;
+                }
+            }
+        }
+
+        // A medication entry with no medication, or a concept that names nothing (no text, no display: a bare code we may
+        // not know), cannot be ruled out here: it goes on to the classifier and, unrecognized, is counted as unreadable.
+        return _medications && (!found || (element.TryGetProperty("medicationCodeableConcept", out var concept) && !Names(concept)));
+    }
+
+    private static bool Names(JsonElement concept) =>
+        concept.ValueKind == JsonValueKind.Object
+        && (concept.TryGetProperty("text", out _)
+            || (concept.TryGetProperty("coding", out var codings) && codings.ValueKind == JsonValueKind.Array
+                && codings.EnumerateArray().Any(c => c.ValueKind == JsonValueKind.Object && c.TryGetProperty("display", out _))));
+
+    private bool Contains(JsonElement part)
+    {
+        var utf8 = JsonMarshal.GetRawUtf8Value(part);
+        var buffer = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(utf8.Length));
+        try
+        {
+            // Invalid UTF-8 becomes U+FFFD here: a name cannot hide in bytes that are not text.
+            var length = Encoding.UTF8.GetChars(utf8, buffer);
+            return Contains(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
+    /// <param name="text">JSON text; overwritten when it has escapes.</param>
+    private bool Contains(Span<char> text)
+    {
+        if (((ReadOnlySpan<char>)text).ContainsAny(_needles))
         {
             return true;
         }
 
         // A name could hide behind JSON escapes ("\u0063lonazepam"). Many EHRs' serializers escape every '<' and '>' of
         // the narrative (\u003C), so an escape alone says nothing: the text is unescaped and searched again.
-        return rawJson.Contains('\\', StringComparison.Ordinal) && Unescape(rawJson).AsSpan().ContainsAny(_needles);
+        return text.Contains('\\') && ((ReadOnlySpan<char>)text[..UnescapeInPlace(text)]).ContainsAny(_needles);
     }
 
-    /// <summary>The JSON text with every string escape decoded (\uXXXX, \\, \", \n...), as the classifier will see the values.</summary>
-    internal static string Unescape(string json)
+    /// <summary>
+    /// Decodes every JSON string escape (\uXXXX, \\, \", \n...) in place, as the classifier will see the values, and
+    /// returns the new length (never longer: each escape is at least two characters and decodes to one).
+    /// </summary>
+    private static int UnescapeInPlace(Span<char> text)
     {
-        var builder = new System.Text.StringBuilder(json.Length);
-        for (var i = 0; i < json.Length; i++)
+        var write = 0;
+        for (var read = 0; read < text.Length; read++)
         {
-            var c = json[i];
-            if (c != '\\' || i + 1 >= json.Length)
+            var c = text[read];
+            if (c != '\\' || read + 1 >= text.Length)
             {
-                builder.Append(c);
+                text[write++] = c;
                 continue;
             }
 
-            var next = json[++i];
-            if (next == 'u' && i + 4 < json.Length
-                && int.TryParse(json.AsSpan(i + 1, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var code))
+            var next = text[++read];
+            if (next == 'u' && read + 4 < text.Length
+                && int.TryParse(text.Slice(read + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
             {
-                builder.Append((char)code);
-                i += 4;
+                text[write++] = (char)code;
+                read += 4;
             }
             else
             {
                 // \\ \" \/ stand for themselves; \n \t and the like are whitespace, which no name or code contains.
-                builder.Append(next switch { 'n' or 't' or 'r' or 'b' or 'f' => ' ', _ => next });
+                text[write++] = next is 'n' or 't' or 'r' or 'b' or 'f' ? ' ' : next;
             }
         }
 
-        return builder.ToString();
+        return write;
     }
-
-    public bool MayBeRelevant(JsonElement element) => MayBeRelevant(element.GetRawText());
 }

@@ -32,3 +32,29 @@ public sealed class ResourceScreenEscapeTests
     public void An_escaped_backslash_does_not_swallow_the_next_characters() =>
         Assert.True(Screen.MayBeRelevant(Statement("home med \\\\ clonazepam")));
 }
+
+/// <summary>Only medication[x] is searched; what cannot be ruled out there goes on to be classified or counted.</summary>
+public sealed class ResourceScreenScopeTests
+{
+    private static readonly ResourceScreen Screen = ResourceScreen.ForMedications(TestKnowledge.Knowledge);
+
+    [Fact]
+    public void A_name_in_a_note_or_narrative_alone_does_not_pass() =>
+        Assert.False(Screen.MayBeRelevant("{\"resourceType\":\"MedicationStatement\",\"id\":\"x\",\"status\":\"active\"," +
+            "\"medicationCodeableConcept\":{\"text\":\"gabapentin 300 mg\"},\"note\":[{\"text\":\"stopped clonazepam in 2019\"}]}"));
+
+    [Fact]
+    public void A_contained_Medication_is_searched() =>
+        Assert.True(Screen.MayBeRelevant("{\"resourceType\":\"MedicationRequest\",\"id\":\"x\",\"status\":\"active\"," +
+            "\"contained\":[{\"resourceType\":\"Medication\",\"id\":\"m\",\"code\":{\"text\":\"LORazepam 1 MG Oral Tablet\"}}]," +
+            "\"medicationReference\":{\"reference\":\"#m\"}}"));
+
+    [Fact]
+    public void An_entry_with_no_medication_goes_on_to_be_counted() =>
+        Assert.True(Screen.MayBeRelevant("{\"resourceType\":\"MedicationStatement\",\"id\":\"x\",\"status\":\"active\"}"));
+
+    [Fact]
+    public void A_bare_code_with_no_name_goes_on_to_be_classified() =>
+        Assert.True(Screen.MayBeRelevant("{\"resourceType\":\"MedicationStatement\",\"id\":\"x\",\"status\":\"active\"," +
+            "\"medicationCodeableConcept\":{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":\"387562000\"}]}}"));
+}
