@@ -28,6 +28,9 @@ builder.Services.AddFhirFallback(builder.Configuration);
 // Feedback store, card ledger and snooze (Feedback/): SQLite by default, PostgreSQL by configuration. docs/feedback-store.md
 builder.Services.AddFeedbackStore();
 
+// OpenTelemetry traces and metrics (stage timings, cards by finding, refusals); off unless configured. docs/deploy
+builder.Services.AddKetamineCdsTelemetry(builder.Configuration);
+
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
@@ -48,6 +51,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 app.UseCdsSecurity();
 
 app.MapCdsHooks();
+app.MapKetamineCdsTelemetry();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapGet("/readyz", (ClinicalKnowledge knowledge) => TypedResults.Text($"ready: {knowledge.Ingredients.Count} ingredients, {knowledge.Products.Count} products"));
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
@@ -15,22 +16,31 @@ public static class FhirJson
 
     private static readonly FhirJsonSerializer Serializer = new();
 
-    /// <summary>Reads one resource from EHR data; null (with the reason) when it cannot be read at all.</summary>
+    /// <summary>
+    /// Reads one resource from EHR data, straight from the request's UTF-8 bytes (no string copy); null (with the reason)
+    /// when it cannot be read at all.
+    /// </summary>
     public static Resource? ReadTolerant(JsonElement element, out string? error)
     {
-        string raw;
+        error = null;
         try
         {
-            raw = element.GetRawText();
+            var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element));
+            if (Tolerant.TryDeserializeResource(ref reader, out var resource, out var issues))
+            {
+                return resource;
+            }
+
+            error = string.Join("; ", issues.Select(i => i.Message).Take(3));
+            return resource;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or ArgumentException or DeserializationFailedException)
         {
-            // Invalid UTF-8 inside the element (from a FHIR server): unreadable, like any other broken resource.
+            // ArgumentException/InvalidOperationException: text that is not valid Unicode (invalid UTF-8 from a FHIR
+            // server, a lone surrogate escape): unreadable, like any other broken resource.
             error = ex.GetType().Name;
             return null;
         }
-
-        return ReadTolerant(raw, out error);
     }
 
     /// <summary>Reads one resource from its raw JSON; null (with the reason) when it cannot be read at all.</summary>

@@ -27,10 +27,18 @@ public class HookBenchmarks
     [Params("off", "on-uncached", "on-cached")]
     public string Validation { get; set; } = "off";
 
+    /// <summary>
+    /// "realistic": a pain-clinic chart (30 MedicationRequests, 10 MedicationStatements, 60 Observations of vitals, labs,
+    /// PHQ-9 and MME, as the load harness sends); "filler": patient 13 with copies of non-target statements and QIDS-SR
+    /// Observations (the earlier benchmark, kept for comparison).
+    /// </summary>
+    [Params("realistic", "filler")]
+    public string Chart { get; set; } = "realistic";
+
     [GlobalSetup]
     public void Setup()
     {
-        _payload = PayloadBuilder.Build(100);
+        _payload = Chart == "realistic" ? KetamineCds.LoadHarness.RealisticChart.Build(100) : PayloadBuilder.Build(100);
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {

@@ -2,4 +2,12 @@ using BenchmarkDotNet.Running;
 using KetamineCds.Benchmarks;
 
 // Not part of the test run. Run: dotnet run -c Release --project tests/KetamineCds.Benchmarks
+//   -- --job short --filter '*'   BenchmarkDotNet (mean, allocation per call)
+//   -- stages [N]                 a quick in-process breakdown of one order-sign by stage (N calls, default 2000)
+if (args.Length > 0 && args[0] == "stages")
+{
+    StageTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    return;
+}
+
 BenchmarkRunner.Run<HookBenchmarks>(args: args);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using KetamineCds.Api.Audit;
 using KetamineCds.Api.Feedback;
 using KetamineCds.Api.Infrastructure;
@@ -26,7 +27,13 @@ public sealed class HookHandler(
             return Refuse(serviceId, new RequestError(StatusCodes.Status404NotFound, "not-found", $"No CDS service '{serviceId}'. See GET /cds-services."));
         }
 
-        var (document, readError) = await reader.ReadAsync(http, "hook request", cancellationToken);
+        JsonDocument? document;
+        RequestError? readError;
+        using (CdsTelemetry.Time("parse", serviceId))
+        {
+            (document, readError) = await reader.ReadAsync(http, "hook request", cancellationToken);
+        }
+
         if (readError is not null)
         {
             return Refuse(serviceId, readError);
@@ -55,6 +62,11 @@ public sealed class HookHandler(
                 return error.Status == StatusCodes.Status412PreconditionFailed
                     ? OperationOutcomes.Result(error.Status, error.Code, error.Message)
                     : Refuse(serviceId, error);
+            }
+
+            foreach (var finding in outcome.Findings)
+            {
+                CdsTelemetry.CardIssued(serviceId, finding);
             }
 
             Log.HookAnswered(logger, serviceId, outcome.HookInstance!, outcome.Triggered, outcome.Response!.Cards.Count,

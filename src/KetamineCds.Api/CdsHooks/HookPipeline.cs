@@ -39,7 +39,13 @@ public sealed class HookPipeline(
     public async Task<HookOutcome> RunAsync(CdsService service, JsonElement root, CancellationToken cancellationToken, string? callerIssuer = null)
     {
         ArgumentNullException.ThrowIfNull(service);
-        var request = HookRequestParser.Parse(root, service, out var error);
+        HookRequest request;
+        RequestError? error;
+        using (CdsTelemetry.Time("validate", service.Descriptor.Id))
+        {
+            request = HookRequestParser.Parse(root, service, out error);
+        }
+
         if (error is not null)
         {
             return new HookOutcome(null, error);
@@ -52,9 +58,14 @@ public sealed class HookPipeline(
             return new HookOutcome(null, new RequestError(StatusCodes.Status403Forbidden, "forbidden", refusal.Reason), request.HookInstance, PatientId: request.PatientId);
         }
 
-        var gathered = await gatherer.GatherAsync(
-            new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server),
-            cancellationToken);
+        GatherResult gathered;
+        using (CdsTelemetry.Time("gather", service.Descriptor.Id))
+        {
+            gathered = await gatherer.GatherAsync(
+                new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server),
+                cancellationToken);
+        }
+
         if (gathered.Data is null)
         {
             Log.HookDataMissing(logger, service.Descriptor.Id, request.HookInstance, string.Join(",", gathered.MissingKeys));
@@ -64,16 +75,26 @@ public sealed class HookPipeline(
                 request.HookInstance, PatientId: request.PatientId);
         }
 
-        var evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
+        Evaluation evaluation;
+        using (CdsTelemetry.Time("rules", service.Descriptor.Id))
+        {
+            evaluation = evaluator.Evaluate(service.Kind, gathered.Data, time.GetUtcNow());
+        }
+
         var findings = evaluation.Findings;
         if (evaluation.Triggered && findings.Count == 0 && gathered.SkippedResources > 0)
         {
             findings = [new UnreadableDataFinding(gathered.SkippedResources)];
         }
 
-        var cards = evaluation.Triggered
-            ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable, gathered.ReadWithErrors, request.HookInstance))
-            : [];
+        IReadOnlyList<Card> cards;
+        using (CdsTelemetry.Time("render", service.Descriptor.Id))
+        {
+            cards = evaluation.Triggered
+                ? renderer.Render(findings, new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable, gathered.ReadWithErrors, request.HookInstance))
+                : [];
+        }
+
         return new HookOutcome(new CdsServiceResponse(cards), null, request.HookInstance, evaluation.Triggered,
             findings.Select(f => f.Code).ToList(), gathered.SkippedResources, gathered.Sources, request.PatientId, request.UserId);
     }

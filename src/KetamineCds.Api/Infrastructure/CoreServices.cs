@@ -39,8 +39,9 @@ public static class CoreServices
         services.AddSingleton<CdsEvaluator>();
         services.AddSingleton<CardRenderer>();
         services.AddSingleton(sp => ResourceScreen.ForMedications(sp.GetRequiredService<ClinicalKnowledge>()));
-        services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>(), sp.GetRequiredService<AssessmentExtractor>(),
-            sp.GetRequiredService<MedicationClassifier>()));
+        services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>(),
+            sp.GetRequiredService<AssessmentExtractor>(), sp.GetRequiredService<MedicationClassifier>(),
+            AssessmentScreen.For(sp.GetRequiredService<AssessmentReader>())));
         services.AddSingleton<HookPipeline>();
         services.AddSingleton<JsonRequestReader>();
         services.AddScoped<HookHandler>();

@@ -26,7 +26,9 @@ public static partial class Log
     public static void Unhandled(ILogger logger, string path, string exceptionType) =>
         UnhandledCore(logger, LogText.Safe(path), exceptionType);
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
+    // Debug: the audit record is the one Information line per hook call (service, hookInstance, status, cards, findings,
+    // hashed patient, elapsed); a second line per call cost as much CPU as the clinical work (docs/performance.md).
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Debug,
         Message = "Hook answered: service={ServiceId} hookInstance={HookInstance} triggered={Triggered} cards={CardCount} findings={Findings} unreadable={Unreadable} sources={Sources} elapsedMs={ElapsedMs}")]
     private static partial void HookAnsweredCore(ILogger logger, string serviceId, string hookInstance, bool triggered, int cardCount, string findings, int unreadable, string sources, long elapsedMs);
 

@@ -14,6 +14,7 @@ public static class OperationOutcomes
 
     public static IResult Result(int status, string code, string message)
     {
+        CdsTelemetry.Refused(status, code);
         var outcome = new OperationOutcome
         {
             Issue =

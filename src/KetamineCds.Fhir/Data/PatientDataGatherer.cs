@@ -49,8 +49,14 @@ public sealed record GatherResult(
 /// <param name="classifier">When given, a medication entry that could be current therapy, that names nothing (no text,
 /// no display) and whose codes we do not know is counted as unreadable: it may be a benzodiazepine no one can see
 /// (rule 2: no silent false negatives). An entry whose display names another drug is not.</param>
-public sealed class PatientDataGatherer(IFhirFallback? fallback = null, ResourceScreen? medicationScreen = null, AssessmentExtractor? assessments = null,
-    MedicationClassifier? classifier = null)
+/// <param name="observationScreen">Lets through only Observations that may carry an assessment code (<see cref="AssessmentScreen"/>):
+/// a chart's vitals, labs and other questionnaires are never deserialized (they were most of the request's cost).</param>
+public sealed class PatientDataGatherer(
+    IFhirFallback? fallback = null,
+    ResourceScreen? medicationScreen = null,
+    AssessmentExtractor? assessments = null,
+    MedicationClassifier? classifier = null,
+    ResourceScreen? observationScreen = null)
 {
     public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
     {
@@ -63,7 +69,12 @@ public sealed class PatientDataGatherer(IFhirFallback? fallback = null, Resource
         foreach (var key in PrefetchKeys.All.Where(k => k != PrefetchKeys.Patient))
         {
             JsonElement? value = request.Prefetch.TryGetValue(key.Key, out var v) ? v : null;
-            var screen = key.ResourceType is "MedicationStatement" or "MedicationRequest" ? medicationScreen : null;
+            var screen = key.ResourceType switch
+            {
+                "MedicationStatement" or "MedicationRequest" => medicationScreen,
+                "Observation" => observationScreen,
+                _ => null,
+            };
             var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen);
             sources[key.Key] = "prefetch";
             if (batch.State != PrefetchState.Complete)

@@ -121,12 +121,11 @@ public static class PrefetchReader
 
             // Text that is not valid Unicode (invalid UTF-8 from a FHIR server, a lone surrogate escape) throws when read:
             // that entry cannot be read, so it is skipped and counted, and the rest of the Bundle still is (issue 8 item 3).
+            // The entry itself is never copied out as a string: the screen and Firely read the request's UTF-8 in place.
             string? type;
-            string raw;
             try
             {
                 type = TypeOf(entry);
-                raw = entry.GetRawText();
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
             {
@@ -137,7 +136,7 @@ public static class PrefetchReader
             if (type == "Medication" && IsMedicationType(resourceType))
             {
                 // _include=...:medication: the Medication a medicationReference points to.
-                if (FhirJson.ReadTolerant(raw, out _) is Medication medication)
+                if (FhirJson.ReadTolerant(entry, out _) is Medication medication)
                 {
                     included.Add(medication);
                 }
@@ -156,7 +155,7 @@ public static class PrefetchReader
                 continue;
             }
 
-            if (screen is not null && !screen.MayBeRelevant(raw))
+            if (screen is not null && !screen.MayBeRelevant(entry))
             {
                 continue;
             }
@@ -164,7 +163,7 @@ public static class PrefetchReader
             // A medication the parser reports errors in is read as far as possible (a stray field must not hide a
             // benzodiazepine; its reader guards every typed getter) and counted, so the cards can say so. Anything else
             // with errors, or that cannot be read at all, is skipped and counted.
-            var resource = FhirJson.ReadTolerant(raw, out var error);
+            var resource = FhirJson.ReadTolerant(entry, out var error);
             if (resource is null || (error is not null && !IsMedicationType(type)) || !BelongsTo(resource, patientId))
             {
                 skipped++;

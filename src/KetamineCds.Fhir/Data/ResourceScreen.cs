@@ -1,28 +1,39 @@
 using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using KetamineCds.Clinical.Knowledge;
 
 namespace KetamineCds.Fhir.Data;
 
 /// <summary>
-/// A cheap test of a resource's raw JSON before Firely deserializes it: a medication entry can only be recognized
-/// through a name or code of ours, so an entry whose text contains none of them (case-insensitive, as substrings:
-/// a superset of what the classifier matches) cannot change any finding and is not deserialized. Never screened out:
-/// JSON that uses \u escapes (a name could hide behind them), a medicationReference (the Medication may be elsewhere
-/// in the bundle), and an entry whose medication names nothing at all (no text, no display: it must be read so it can
-/// be counted as unreadable rather than dropped in silence).
+/// A cheap test of a resource's raw JSON before Firely deserializes it. A medication entry can only be recognized
+/// through a name or code of ours in its <c>medication[x]</c> (or a contained Medication), and an Observation can only be
+/// an assessment through its <c>code</c>; so only those parts are searched (case-insensitive substrings: a superset of
+/// what the classifier matches), and an entry whose parts contain none of our names or codes cannot change any finding
+/// and is not deserialized. Escaped JSON is searched again unescaped, since a name could hide behind an escape.
 /// </summary>
 public sealed class ResourceScreen
 {
     private readonly SearchValues<string> _needles;
+    private readonly string[] _scope;
+    private readonly bool _medications;
 
-    public ResourceScreen(IEnumerable<string> needles)
+    /// <param name="scope">The properties of the resource that are searched; empty: the whole resource.</param>
+    /// <param name="medications">Medication rules: a <c>medicationReference</c> always passes (its Medication lies elsewhere in
+    /// the bundle), and so does an entry whose medication carries no name at all (it is counted as unreadable downstream,
+    /// never dropped in silence).</param>
+    public ResourceScreen(IEnumerable<string> needles, IReadOnlyList<string>? scope = null, bool medications = false)
     {
         ArgumentNullException.ThrowIfNull(needles);
         _needles = SearchValues.Create(needles.Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(), StringComparison.OrdinalIgnoreCase);
+        _scope = scope?.ToArray() ?? [];
+        _medications = medications;
     }
 
-    /// <summary>Every name, brand and code (RxNorm, SNOMED CT substances and products, ATC) of the ingredients, products and value sets.</summary>
+    /// <summary>Every name, brand and code (RxNorm, SNOMED CT substances and products, ATC) of the ingredients, products and
+    /// value sets, searched in medication[x] and contained Medications.</summary>
     public static ResourceScreen ForMedications(ClinicalKnowledge knowledge)
     {
         ArgumentNullException.ThrowIfNull(knowledge);
@@ -30,55 +41,143 @@ public sealed class ResourceScreen
             .Concat(knowledge.Products.Keys)
             .Concat(knowledge.RxNormClass.Keys)
             .Concat(knowledge.Codings.AllCodes);
-        return new ResourceScreen(needles);
+        return new ResourceScreen(needles, ["medicationCodeableConcept", "contained"], medications: true);
     }
 
+    /// <summary>Screens a resource given as JSON text (tests, tools); text that is not JSON passes, for the parser to judge.</summary>
     public bool MayBeRelevant(string rawJson)
     {
         ArgumentNullException.ThrowIfNull(rawJson);
-        if (MatchesCheaply(rawJson))
-        {
-            return true;
-        }
-
-        // Only for entries none of our names or codes appear in: is the medication named at all?
         try
         {
             using var document = JsonDocument.Parse(rawJson);
-            return !MedicationIsNamed(document.RootElement);
+            return MayBeRelevant(document.RootElement);
         }
         catch (JsonException)
         {
-            return true; // let the reader fail on it and count it
+            return true;
         }
     }
 
-    public bool MayBeRelevant(JsonElement element) =>
-        MatchesCheaply(element.GetRawText()) || !MedicationIsNamed(element);
-
-    private bool MatchesCheaply(string rawJson) =>
-        rawJson.Contains("\\u", StringComparison.Ordinal)
-        || rawJson.Contains("\"medicationReference\"", StringComparison.Ordinal)
-        || rawJson.AsSpan().ContainsAny(_needles);
-
-    /// <summary>True when medicationCodeableConcept has a text or a coding display (so an unknown drug can be told apart from an unreadable one).</summary>
-    private static bool MedicationIsNamed(JsonElement resource)
+    /// <summary>Screens an entry of the request as it lies in the request's bytes: no copy of it as a string.</summary>
+    public bool MayBeRelevant(JsonElement element)
     {
-        if (resource.ValueKind != JsonValueKind.Object
-            || !resource.TryGetProperty("medicationCodeableConcept", out var concept) || concept.ValueKind != JsonValueKind.Object)
-        {
-            return false;
-        }
-
-        if (IsText(concept, "text"))
+        if (element.ValueKind != JsonValueKind.Object)
         {
             return true;
         }
 
-        return concept.TryGetProperty("coding", out var codings) && codings.ValueKind == JsonValueKind.Array
-            && codings.EnumerateArray().Any(c => c.ValueKind == JsonValueKind.Object && IsText(c, "display"));
+        if (_scope.Length == 0)
+        {
+            return Contains(element);
+        }
+
+        if (_medications && element.TryGetProperty("medicationReference", out _))
+        {
+            return true;
+        }
+
+        var found = false;
+        foreach (var property in _scope)
+        {
+            if (element.TryGetProperty(property, out var part))
+            {
+                found = true;
+                if (Contains(part))
+                {
+                    return true;
+                }
+            }
+        }
+
+        // A medication entry with no medication, or a concept that names nothing (no text, no display: a bare code we may
+        // not know), cannot be ruled out here: it goes on to the classifier and, unrecognized, is counted as unreadable.
+        return _medications && (!found || (element.TryGetProperty("medicationCodeableConcept", out var concept) && !Names(concept)));
     }
 
+    /// <summary>True when the concept has a text or a coding display (so an unknown drug can be told apart from an unreadable one).</summary>
+    private static bool Names(JsonElement concept) =>
+        concept.ValueKind == JsonValueKind.Object
+        && (IsText(concept, "text")
+            || (concept.TryGetProperty("coding", out var codings) && codings.ValueKind == JsonValueKind.Array
+                && codings.EnumerateArray().Any(c => c.ValueKind == JsonValueKind.Object && IsText(c, "display"))));
+
     private static bool IsText(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString());
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+        && !string.IsNullOrWhiteSpace(SafeString(value));
+
+    /// <summary>The string, or null when it is not valid Unicode (then it names nothing readable).</summary>
+    private static string? SafeString(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private bool Contains(JsonElement part)
+    {
+        var utf8 = JsonMarshal.GetRawUtf8Value(part);
+        var buffer = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(utf8.Length));
+        try
+        {
+            // Invalid UTF-8 becomes U+FFFD here: a name cannot hide in bytes that are not text.
+            var length = Encoding.UTF8.GetChars(utf8, buffer);
+            return Contains(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
+    /// <param name="text">JSON text; overwritten when it has escapes.</param>
+    private bool Contains(Span<char> text)
+    {
+        if (((ReadOnlySpan<char>)text).ContainsAny(_needles))
+        {
+            return true;
+        }
+
+        // A name could hide behind JSON escapes ("\u0063lonazepam"). Many EHRs' serializers escape every '<' and '>' of
+        // the narrative (\u003C), so an escape alone says nothing: the text is unescaped and searched again.
+        return text.Contains('\\') && ((ReadOnlySpan<char>)text[..UnescapeInPlace(text)]).ContainsAny(_needles);
+    }
+
+    /// <summary>
+    /// Decodes every JSON string escape (\uXXXX, \\, \", \n...) in place, as the classifier will see the values, and
+    /// returns the new length (never longer: each escape is at least two characters and decodes to one).
+    /// </summary>
+    private static int UnescapeInPlace(Span<char> text)
+    {
+        var write = 0;
+        for (var read = 0; read < text.Length; read++)
+        {
+            var c = text[read];
+            if (c != '\\' || read + 1 >= text.Length)
+            {
+                text[write++] = c;
+                continue;
+            }
+
+            var next = text[++read];
+            if (next == 'u' && read + 4 < text.Length
+                && int.TryParse(text.Slice(read + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
+            {
+                text[write++] = (char)code;
+                read += 4;
+            }
+            else
+            {
+                // \\ \" \/ stand for themselves; \n \t and the like are whitespace, which no name or code contains.
+                text[write++] = next is 'n' or 't' or 'r' or 'b' or 'f' ? ' ' : next;
+            }
+        }
+
+        return write;
+    }
 }

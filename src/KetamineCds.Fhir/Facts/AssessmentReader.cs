@@ -68,6 +68,9 @@ public sealed class AssessmentReader
         }
     }
 
+    /// <summary>Every code that names an assessment total (ours and the site's), for the Observation pre-screen.</summary>
+    public IEnumerable<string> Codes => _codes.Keys.Select(k => k.Code);
+
     /// <summary>Which assessment the Observation's code names, if any (status and value not checked).</summary>
     public AssessmentKind? Recognize(Observation observation)
     {
