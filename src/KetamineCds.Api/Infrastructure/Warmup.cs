@@ -29,7 +29,7 @@ public static class Warmup
         {
             // Built and warmed before readiness: the first request must not pay seconds for the validator.
             services.GetRequiredService<KetamineCds.Fhir.Facts.ProfileValidatorHolder>()
-                .Set(await ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory, options.ValidationResultCacheSize));
+                .Set(await ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory, options.ValidationResultCacheSize, options.SpecificationDirectory));
         }
 
         using var document = JsonDocument.Parse(Request);
