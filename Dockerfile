@@ -18,7 +18,7 @@ COPY src/ src/
 # The clinical knowledge is embedded in KetamineCds.Fhir from fhir-profiles at build time.
 COPY fhir-profiles/ fhir-profiles/
 # ReadyToRun: precompiled code for our assemblies and the Firely SDK, so start-up JITs less (still framework-dependent,
-# no trimming). The GC settings (workstation, non-concurrent) come from KetamineCds.Api.csproj's runtimeconfig.
+# no trimming). GC: the runtime default (server, DATAS; docs/decisions.md ADR-10).
 RUN dotnet publish src/KetamineCds.Api/KetamineCds.Api.csproj -c Release -a $TARGETARCH --self-contained false \
     -p:PublishReadyToRun=true -p:UseAppHost=false --no-restore -o /app
 # Pre-extract the FHIR core specification (specification.zip, ~6 MB, unpacks to ~60 MB) at image build time, so the
