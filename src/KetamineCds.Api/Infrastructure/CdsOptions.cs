@@ -35,6 +35,10 @@ public sealed class CdsOptions
 
     /// <summary>Where the FHIR core specification is unpacked for the validator (about 60 MB); default: $TMPDIR.</summary>
     public string? SpecificationExtractDirectory { get; set; }
+
+    /// <summary>A directory holding the core specification already unpacked (read-only is fine; the Dockerfile makes
+    /// one at image build time); when set, the zip is not opened and nothing is extracted at start-up.</summary>
+    public string? SpecificationDirectory { get; set; }
 }
 
 /// <summary>One site code for an assessment total.</summary>

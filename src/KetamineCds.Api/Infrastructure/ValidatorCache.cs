@@ -12,12 +12,12 @@ public static class ValidatorCache
 {
     private static readonly ConcurrentDictionary<string, Lazy<Task<ProfileValidator>>> Validators = new(StringComparer.Ordinal);
 
-    public static Task<ProfileValidator> GetAsync(string? knowledgeDirectory, string? extractDirectory, int resultCacheSize) =>
-        Validators.GetOrAdd($"{knowledgeDirectory}|{extractDirectory}|{resultCacheSize}", _ => new Lazy<Task<ProfileValidator>>(async () =>
+    public static Task<ProfileValidator> GetAsync(string? knowledgeDirectory, string? extractDirectory, int resultCacheSize, string? specificationDirectory = null) =>
+        Validators.GetOrAdd($"{knowledgeDirectory}|{extractDirectory}|{specificationDirectory}|{resultCacheSize}", _ => new Lazy<Task<ProfileValidator>>(async () =>
         {
             var validator = await ProfileValidator.CreateAsync(
                 KnowledgeLoader.ReadArtifacts(knowledgeDirectory),
-                new ProfileValidatorOptions { ExtractDirectory = extractDirectory, ResultCacheSize = resultCacheSize });
+                new ProfileValidatorOptions { ExtractDirectory = extractDirectory, SpecificationDirectory = specificationDirectory, ResultCacheSize = resultCacheSize });
             await validator.WarmUpAsync();
             return validator;
         })).Value;

@@ -29,7 +29,7 @@ public static class Warmup
         {
             // Built and warmed before readiness: the first request must not pay seconds for the validator.
             services.GetRequiredService<KetamineCds.Fhir.Facts.ProfileValidatorHolder>()
-                .Set(await ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory, options.ValidationResultCacheSize));
+                .Set(await ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory, options.ValidationResultCacheSize, options.SpecificationDirectory));
         }
 
         using var document = JsonDocument.Parse(Request);
@@ -39,5 +39,11 @@ public static class Warmup
         {
             throw new InvalidOperationException("Start-up self-check failed: the warm-up hook call produced no card.");
         }
+
+        // Building the validator passes some 300 MB through the heap (the core specification's XML index, snapshot
+        // generation, the first validations) and keeps about 110 MB. Without this the GC keeps the rest committed, and
+        // the process carries the start-up peak into every hour of service. One aggressive (compacting, decommitting)
+        // collection before readiness hands it back; it runs once, before any clinician waits (docs/performance.md).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 }

@@ -29,6 +29,11 @@ public sealed record ProfileValidatorOptions
     /// A read-only container needs a writable directory here, or a pre-extracted one.</summary>
     public string? ExtractDirectory { get; init; }
 
+    /// <summary>A directory holding the core specification already unpacked (the contents of specification.zip, e.g.
+    /// made at image build time). When set, the zip is not opened and nothing is written: the directory may be
+    /// read-only. The same files are served as from the zip, so every verdict is the same.</summary>
+    public string? SpecificationDirectory { get; init; }
+
     /// <summary>How many assessment validation results to remember, keyed by a hash of the Observation's JSON (0: none).
     /// The same chart's Observations are re-sent on every hook; an unchanged Observation need not be validated again.</summary>
     public int ResultCacheSize { get; init; } = 10_000;
@@ -78,14 +83,7 @@ public sealed class ProfileValidator
         artifacts ??= KnowledgeLoader.ReadArtifacts();
         options ??= new ProfileValidatorOptions();
 
-        var zipPath = options.SpecificationZipPath ?? Path.Combine(AppContext.BaseDirectory, "specification.zip");
-        if (!File.Exists(zipPath))
-        {
-            throw new ProfileConfigurationException(
-                $"The FHIR core specification was not found at {zipPath} (package Hl7.Fhir.Specification.Data.R4 copies it to the output).");
-        }
-
-        var core = options.ExtractDirectory is { } extract ? new ZipSource(zipPath, extract) : new ZipSource(zipPath);
+        var core = OpenCoreSpecification(options);
 
         var profiles = new List<StructureDefinition>();
         var terminology = new List<Resource>();
@@ -296,6 +294,43 @@ public sealed class ProfileValidator
         }
 
         return (scores, excluded);
+    }
+
+    /// <summary>
+    /// Files of the core specification the validator never reads: it resolves StructureDefinitions, ValueSets and
+    /// CodeSystems by canonical URL, and these hold only SearchParameters, ConceptMaps and NamingSystems. Leaving them
+    /// out of the index saves parsing about 3 MB of XML at start-up and their summaries in memory, without changing any
+    /// answer the resolver gives the validator.
+    /// </summary>
+    internal static readonly string[] UnusedSpecificationFiles = ["search-parameters.xml", "conceptmaps.xml", "namingsystem-registry.xml"];
+
+    private static IAsyncResourceResolver OpenCoreSpecification(ProfileValidatorOptions options)
+    {
+        var settings = new DirectorySourceSettings { Excludes = UnusedSpecificationFiles };
+        if (options.SpecificationDirectory is { } unpacked)
+        {
+            // Pre-extracted (Dockerfile): ZipSource would check the zip's time stamp against the directory's and, on a
+            // mismatch, delete and re-extract it, which fails on a read-only image. A DirectorySource over the same files
+            // is what ZipSource itself serves from once it has unpacked.
+            if (!File.Exists(Path.Combine(unpacked, "profiles-types.xml")))
+            {
+                throw new ProfileConfigurationException(
+                    $"The unpacked FHIR core specification was not found in {unpacked} (expected profiles-types.xml there: unzip specification.zip into it).");
+            }
+
+            return new DirectorySource(unpacked, settings);
+        }
+
+        var zipPath = options.SpecificationZipPath ?? Path.Combine(AppContext.BaseDirectory, "specification.zip");
+        if (!File.Exists(zipPath))
+        {
+            throw new ProfileConfigurationException(
+                $"The FHIR core specification was not found at {zipPath} (package Hl7.Fhir.Specification.Data.R4 copies it to the output).");
+        }
+
+        // ZipSource unpacks once into {extract}/specification (default: a folder under $TMPDIR named after the SDK
+        // version) and reuses it while the directory is newer than the zip: one extraction per machine, not per start.
+        return options.ExtractDirectory is { } extract ? new ZipSource(zipPath, extract, settings) : new ZipSource(zipPath, settings);
     }
 
     private static bool IsConfigurationIssue(string issue) =>
