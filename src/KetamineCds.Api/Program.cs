@@ -3,6 +3,7 @@ using KetamineCds.Api.FhirAccess;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
+using KetamineCds.SmartApp;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -24,6 +25,9 @@ builder.Services.AddSingleton<ConfiguredFhirServerAllowList>();
 builder.Services.AddSingleton<KetamineCds.Fhir.Fallback.IFhirServerAllowList, TrustedClientFhirServerAllowList>();
 builder.Services.AddFhirFallback(builder.Configuration);
 
+// SMART on FHIR app (/app): SMART App Launch client, server-side session, patient and evidence pages. docs/smart-app.md
+builder.Services.AddSmartApp(builder.Configuration);
+
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
@@ -44,6 +48,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 app.UseCdsSecurity();
 
 app.MapCdsHooks();
+app.MapSmartApp();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapGet("/readyz", (ClinicalKnowledge knowledge) => TypedResults.Text($"ready: {knowledge.Ingredients.Count} ingredients, {knowledge.Products.Count} products"));
 

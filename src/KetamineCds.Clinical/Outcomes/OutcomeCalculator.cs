@@ -115,6 +115,10 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
             PercentChange = Round(exactChange, 1),
             Response = exactChange is { } change ? -change >= _definitions.ResponseMinPercentReduction : null,
             Remission = hasFollowUp ? latest.Score <= _definitions.RemissionMaxScore : null,
+            ResponseAtAnyPoint = hasFollowUp && baseline.Score != 0
+                ? ordered.Any(s => s.When > baseline.When && -PercentChange(baseline.Score, s.Score) >= _definitions.ResponseMinPercentReduction)
+                : null,
+            RemissionAtAnyPoint = hasFollowUp ? ordered.Any(s => s.When > baseline.When && s.Score <= _definitions.RemissionMaxScore) : null,
             Series = series,
             Count = scores.Count,
         };

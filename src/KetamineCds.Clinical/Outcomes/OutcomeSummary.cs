@@ -55,6 +55,13 @@ public sealed record QidsOutcome
     /// <summary>Latest at or below the remission score; null when there is no score after the baseline.</summary>
     public bool? Remission { get; init; }
 
+    /// <summary>Whether any score after the baseline reached response (the article counts response "at some point during
+    /// the induction phase"); null when there is no score after the baseline or the baseline is 0.</summary>
+    public bool? ResponseAtAnyPoint { get; init; }
+
+    /// <summary>Whether any score after the baseline reached remission; null when there is no score after the baseline.</summary>
+    public bool? RemissionAtAnyPoint { get; init; }
+
     /// <summary>The first score after each treatment (before the next one), in treatment order.</summary>
     public IReadOnlyList<QidsSeriesPoint> Series { get; init; } = [];
 

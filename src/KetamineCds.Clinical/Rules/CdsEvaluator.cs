@@ -67,8 +67,9 @@ public sealed class CdsEvaluator(
         }
 
         var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator, now);
+        var treatmentDates = TreatmentDates(current, data.Assessments?.Scores ?? []).ToList();
         var summary = data.Assessments is { } assessments
-            ? outcomes.Summarize(assessments.Scores, TreatmentDates(current, assessments.Scores), assessments.Excluded)
+            ? outcomes.Summarize(assessments.Scores, treatmentDates, assessments.Excluded)
             : null;
 
         var findings = new List<Finding>();
@@ -83,7 +84,12 @@ public sealed class CdsEvaluator(
             findings.Add(new KetamineCourseFinding(summary));
         }
 
-        return new Evaluation(true, findings, therapies);
+        return new Evaluation(true, findings, therapies)
+        {
+            KetamineEntries = current.Where(m => m.Ingredient.Class == DrugClass.Ketamine).ToList(),
+            TreatmentDates = treatmentDates,
+            Outcomes = summary,
+        };
     }
 
     /// <summary>
