@@ -99,6 +99,10 @@ public sealed class SmartAppOptions
     [Range(100, 60_000)]
     public int FhirAttemptTimeoutMilliseconds { get; set; } = 5_000;
 
+    /// <summary>How long one FHIR server's circuit stays open after repeated failures before a trial call.</summary>
+    [Range(1, 3600)]
+    public int FhirCircuitBreakSeconds { get; set; } = 15;
+
     /// <summary>Time for discovery and token requests.</summary>
     [Range(500, 60_000)]
     public int AuthorizationTimeoutMilliseconds { get; set; } = 10_000;

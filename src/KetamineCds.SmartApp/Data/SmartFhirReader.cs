@@ -98,7 +98,8 @@ public sealed partial class SmartFhirReader
         var patient = patientBatch.State == PrefetchState.Complete ? patientBatch.Resources.OfType<Patient>().FirstOrDefault(p => p.Id == session.PatientId) : null;
 
         var now = _time.GetUtcNow();
-        var evaluation = _evaluator.Evaluate(HookKind.PatientView, gathered.Data, now);
+        var data = WithStoredDraftsAsDraftOrders(gathered.Data);
+        var evaluation = _evaluator.Evaluate(HookKind.PatientView, data, now);
         LogLoaded(_logger, session.EhrName, gathered.Data.Medications.Count, gathered.Observations.Count, gathered.SkippedResources, evaluation.Findings.Count);
         if (!evaluation.Triggered)
         {
@@ -119,6 +120,26 @@ public sealed partial class SmartFhirReader
             Scores = gathered.Data.Assessments?.Scores ?? [],
             Benzodiazepines = evaluation.Findings.OfType<BenzodiazepineFinding>().FirstOrDefault()?.Assessment
                 ?? BenzodiazepineRule.Assess(evaluation.Therapies, _knowledge, _ruleSettings.BenzodiazepineThresholdLorazepamMgPerDay),
+        };
+    }
+
+    /// <summary>
+    /// A MedicationRequest stored with status <c>draft</c> is an order being written, not yet signed: the hooks see such
+    /// an order as a draft order (order-select/order-sign), and so does the app, so an unsigned ketamine course order opens
+    /// the page (shown with its status) and an unsigned benzodiazepine order counts as the hooks would count it.
+    /// </summary>
+    internal static PatientData WithStoredDraftsAsDraftOrders(PatientData data)
+    {
+        static bool IsDraft(MedicationFact m) => m.Source == MedicationSource.Request && string.Equals(m.Status, "draft", StringComparison.Ordinal);
+        if (!data.Medications.Any(IsDraft))
+        {
+            return data;
+        }
+
+        return data with
+        {
+            Medications = data.Medications.Where(m => !IsDraft(m)).ToList(),
+            DraftOrders = [.. data.DraftOrders, .. data.Medications.Where(IsDraft).Select(m => m with { Source = MedicationSource.DraftOrder })],
         };
     }
 
@@ -185,6 +206,7 @@ public sealed class SmartFhirSettings : IDisposable
             MaxPages = 20,
             MaxEntries = 5000,
             PageSize = 100,
+            CircuitBreakSeconds = o.FhirCircuitBreakSeconds,
         });
         Pipelines = new FhirResiliencePipelines(Options);
     }

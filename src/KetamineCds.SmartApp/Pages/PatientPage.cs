@@ -137,12 +137,12 @@ public sealed class PatientPage(EvidenceText evidence, OutcomeDefinitions defini
             return;
         }
 
-        Qids(h, summary.Qids, m);
+        Qids(h, summary.Qids);
         Cadss(h, summary, m);
         h.Raw("</section>");
     }
 
-    private void Qids(Html h, QidsOutcome q, PatientPageModel m)
+    private void Qids(Html h, QidsOutcome q)
     {
         h.Raw("<h3>QIDS-SR16 (depression, self-report, 0-27) <span class=\"src src-patient\">Patient</span></h3>");
         if (q.BaselineScore is not { } baseline)
@@ -164,9 +164,9 @@ public sealed class PatientPage(EvidenceText evidence, OutcomeDefinitions defini
             .Raw("</figcaption></figure>");
 
         h.Raw("<dl class=\"facts outcome\">")
-            .El("dt", "Baseline").El("dd", $"{Html.Number(baseline.Score)} on {Html.Date(baseline.When)} ({Basis(q.BaselineBasis)})")
-            .El("dt", "Latest").El("dd", q.LatestScore is { } latest ? $"{Html.Number(latest.Score)} on {Html.Date(latest.When)}" : "not available")
-            .El("dt", "Change from baseline").El("dd", q.PercentChange is { } pc ? $"{Html.WithSign(pc)}%" : "cannot be computed (no later score, or a baseline of 0)")
+            .El("dt", "Baseline").El("dd", $"{Html.Number(baseline.Score)} on {Html.Date(baseline.When)} ({Basis(q.BaselineBasis)})", ("data-outcome", "qids-baseline"))
+            .El("dt", "Latest").El("dd", q.LatestScore is { } latest ? $"{Html.Number(latest.Score)} on {Html.Date(latest.When)}" : "not available", ("data-outcome", "qids-latest"))
+            .El("dt", "Change from baseline").El("dd", q.PercentChange is { } pc ? $"{Html.WithSign(pc)}%" : "cannot be computed (no later score, or a baseline of 0)", ("data-outcome", "qids-change"))
             .El("dt", "Response on the latest score").El("dd", Html.YesNo(q.Response), ("data-outcome", "response-latest"))
             .El("dt", "Response at any point").El("dd", Html.YesNo(q.ResponseAtAnyPoint), ("data-outcome", "response-any"))
             .El("dt", "Remission on the latest score").El("dd", Html.YesNo(q.Remission), ("data-outcome", "remission-latest"))
@@ -185,7 +185,6 @@ public sealed class PatientPage(EvidenceText evidence, OutcomeDefinitions defini
 
         h.Raw("</tbody></table></div>");
         h.El("p", $"{q.Count} QIDS-SR16 score(s) used from the record.", ("class", "note"));
-        _ = m;
     }
 
     private static string Basis(BaselineBasis? basis) => basis switch
@@ -293,7 +292,7 @@ public sealed class PatientPage(EvidenceText evidence, OutcomeDefinitions defini
 
         if (t.ReconciliationNote is { } note)
         {
-            notes.Add(note);
+            notes.Add(note.EndsWith('.') ? note : note + ".");
         }
 
         notes.Add($"From {string.Join(", ", t.Entries.Select(e => e.Fact.Reference))}");
