@@ -131,7 +131,8 @@ public static partial class SmartAppEndpoints
                 tokenExpires,
                 tokens.RefreshToken is null ? (tokenExpires < sessionEnd ? tokenExpires : sessionEnd) : sessionEnd);
             store.SaveSession(session);
-            SetCookie(context, SessionCookie, session.Id, session.SessionExpires - now);
+            // A browser-session cookie: the server decides when the session ends (with its token), and says so on the page.
+            SetCookie(context, SessionCookie, session.Id, null);
             LogSignedIn(logger, ehr.Registration.Name, tokens.RefreshToken is not null);
             NoStore(context);
             context.Response.StatusCode = StatusCodes.Status303SeeOther;
@@ -152,7 +153,15 @@ public static partial class SmartAppEndpoints
             var session = id is { Length: > 0 and <= 128 } ? store.FindSession(id) : null;
             if (session is null)
             {
-                throw new SmartProblemException(SmartProblemKind.NoSession, "There is no signed-in session in this browser (or it has ended).");
+                // A cookie whose session is gone: it ended with its access token (or the service restarted).
+                if (id is not null)
+                {
+                    DeleteCookie(context, SessionCookie);
+                }
+
+                throw id is null
+                    ? new SmartProblemException(SmartProblemKind.NoSession, "There is no signed-in session in this browser.")
+                    : new SmartProblemException(SmartProblemKind.SessionExpired, "Your session ended when the EHR's access token expired (or the app restarted).");
             }
 
             if (session.TokenExpires <= time.GetUtcNow())
@@ -328,7 +337,7 @@ public static partial class SmartAppEndpoints
     /// browser allows third-party cookies) and the __Host- prefix. Over plain http (loopback only): SameSite=Lax, not
     /// Secure, so local trial works in a top-level window (not in a cross-site iframe; docs/smart-app.md).
     /// </summary>
-    private static void SetCookie(HttpContext context, string name, string value, TimeSpan lifetime)
+    private static void SetCookie(HttpContext context, string name, string value, TimeSpan? lifetime)
     {
         var secure = context.Request.IsHttps;
         context.Response.Cookies.Append(CookieName(context, name), value, new CookieOptions
@@ -337,7 +346,7 @@ public static partial class SmartAppEndpoints
             Secure = secure,
             SameSite = secure ? SameSiteMode.None : SameSiteMode.Lax,
             Path = "/",
-            MaxAge = lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1),
+            MaxAge = lifetime,
             IsEssential = true,
         });
     }

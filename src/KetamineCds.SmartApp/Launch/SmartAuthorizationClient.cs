@@ -31,18 +31,16 @@ public sealed partial class SmartAuthorizationClient(
 {
     public const string HttpClientName = "KetamineCds.SmartApp.Authorization";
 
-    private readonly ConcurrentDictionary<string, (SmartConfiguration Configuration, DateTimeOffset Expires)> _discovery = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SigningCredentials> _signingKeys = new(StringComparer.Ordinal);
 
-    /// <summary>Reads (and caches for 10 minutes) the EHR's SMART configuration from {iss}/.well-known/smart-configuration.</summary>
+    /// <summary>
+    /// Reads the EHR's SMART configuration from {iss}/.well-known/smart-configuration, at every launch (one small GET; an
+    /// EHR that moves its endpoints or changes its scopes is followed at once).
+    /// </summary>
     public async Task<SmartConfiguration> DiscoverAsync(MatchedEhr ehr, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ehr);
         var key = ehr.FhirBase.AbsoluteUri;
-        if (_discovery.TryGetValue(key, out var cached) && cached.Expires > time.GetUtcNow())
-        {
-            return cached.Configuration;
-        }
 
         var http = httpClients.CreateClient(HttpClientName);
         var loopback = options.Value.AllowHttpLoopback;
@@ -88,7 +86,6 @@ public sealed partial class SmartAuthorizationClient(
         var scopes = document.ScopesSupported?.ToList() ?? [];
         var configuration = new SmartConfiguration(authorize!, token!, SmartScopes.ServerIsV1Only(capabilities, scopes),
             document.TokenEndpointAuthenticationMethodsSupported?.ToList() ?? []);
-        _discovery[key] = (configuration, time.GetUtcNow().AddMinutes(10));
         return configuration;
     }
 
