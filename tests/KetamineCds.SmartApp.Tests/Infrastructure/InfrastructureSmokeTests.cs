@@ -319,6 +319,26 @@ public sealed class InfrastructureSmokeTests(SmartServersFixture servers, Chromi
         Assert.Equal(SmartTestData.Patient10, token.Patient);
     }
 
+    [Fact]
+    public async Task Standalone_launch_with_a_default_patient_skips_the_picker_and_online_access_brings_a_refresh_token()
+    {
+        await servers.SetDefaultPatientAsync(SmartTestData.PatientWithoutKetamine);
+
+        var token = await _driver.GetTokenAsync(new AuthorizationRequest(_clientId, RedirectUri, "launch/patient openid fhirUser online_access patient/Patient.rs",
+            SmartAuthorizationDriver.NewCodeVerifier()));
+
+        Assert.Equal(SmartTestData.PatientWithoutKetamine, token.Patient);
+        Assert.Contains("online_access", token.Scopes);
+        Assert.NotNull(token.RefreshToken);
+        var (status, patient) = await FhirGetAsync($"/Patient/{token.Patient}", token.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Thornbury", patient.GetProperty("name")[0].GetProperty("family").GetString());
+
+        // Scope launch (EHR launch) without a launch parameter is refused.
+        var noLaunch = await _driver.AuthorizeAsync(new AuthorizationRequest(_clientId, RedirectUri, "launch patient/Patient.rs", SmartAuthorizationDriver.NewCodeVerifier()));
+        Assert.Equal("invalid_request", noLaunch.Error);
+    }
+
     private static JsonElement DecodePayload(string jwt)
     {
         var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
