@@ -13,6 +13,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/KetamineCds.Clinical/KetamineCds.Clinical.csproj src/KetamineCds.Clinical/
 COPY src/KetamineCds.Fhir/KetamineCds.Fhir.csproj src/KetamineCds.Fhir/
 COPY src/KetamineCds.Storage/KetamineCds.Storage.csproj src/KetamineCds.Storage/
+COPY src/KetamineCds.SmartApp/KetamineCds.SmartApp.csproj src/KetamineCds.SmartApp/
 COPY src/KetamineCds.Api/KetamineCds.Api.csproj src/KetamineCds.Api/
 RUN dotnet restore src/KetamineCds.Api/KetamineCds.Api.csproj -a $TARGETARCH
 COPY src/ src/

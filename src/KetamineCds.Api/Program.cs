@@ -4,6 +4,7 @@ using KetamineCds.Api.FhirAccess;
 using KetamineCds.Api.Infrastructure;
 using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
+using KetamineCds.SmartApp;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -31,6 +32,9 @@ builder.Services.AddFeedbackStore();
 // OpenTelemetry traces and metrics (stage timings, cards by finding, refusals); off unless configured. docs/deploy
 builder.Services.AddKetamineCdsTelemetry(builder.Configuration);
 
+// SMART on FHIR app (/app): SMART App Launch client, server-side session, patient and evidence pages. docs/smart-app.md
+builder.Services.AddSmartApp(builder.Configuration);
+
 var app = builder.Build();
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
@@ -52,6 +56,8 @@ app.UseCdsSecurity();
 
 app.MapCdsHooks();
 app.MapKetamineCdsTelemetry();
+
+app.MapSmartApp();
 app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapGet("/readyz", (ClinicalKnowledge knowledge) => TypedResults.Text($"ready: {knowledge.Ingredients.Count} ingredients, {knowledge.Products.Count} products"));
 

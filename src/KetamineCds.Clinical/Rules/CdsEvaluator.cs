@@ -70,8 +70,9 @@ public sealed class CdsEvaluator(
         }
 
         var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator, now);
+        var treatmentDates = TreatmentDates(current, data.Assessments?.Scores ?? []).ToList();
         var summary = data.Assessments is { } assessments
-            ? outcomes.Summarize(assessments.Scores, TreatmentDates(current, assessments.Scores), assessments.Excluded)
+            ? outcomes.Summarize(assessments.Scores, treatmentDates, assessments.Excluded)
             : null;
 
         var benzodiazepines = BenzodiazepineRule.Assess(therapies, knowledge, settings.BenzodiazepineThresholdLorazepamMgPerDay);
@@ -94,7 +95,12 @@ public sealed class CdsEvaluator(
             findings.Add(new KetamineCourseFinding(summary!) { Benzodiazepines = benzodiazepines });
         }
 
-        return new Evaluation(true, findings, therapies);
+        return new Evaluation(true, findings, therapies)
+        {
+            KetamineEntries = current.Where(m => m.Ingredient.Class == DrugClass.Ketamine).ToList(),
+            TreatmentDates = treatmentDates,
+            Outcomes = summary,
+        };
     }
 
     private static KetamineForm FormOf(IEnumerable<RecognizedMedication> ketamine)

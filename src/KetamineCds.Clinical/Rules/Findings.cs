@@ -138,4 +138,14 @@ public sealed record BenzodiazepineFinding(string FindingCode, BenzodiazepineAss
 public sealed record UnreadableDataFinding(int UnreadableResources) : Finding(FindingCodes.PatientDataUnreadable);
 
 /// <summary>The outcome of evaluating one hook call.</summary>
-public sealed record Evaluation(bool Triggered, IReadOnlyList<Finding> Findings, IReadOnlyList<Therapy> Therapies);
+public sealed record Evaluation(bool Triggered, IReadOnlyList<Finding> Findings, IReadOnlyList<Therapy> Therapies)
+{
+    /// <summary>The current ketamine/esketamine entries the call was triggered by (the SMART app's course header).</summary>
+    public IReadOnlyList<RecognizedMedication> KetamineEntries { get; init; } = [];
+
+    /// <summary>The treatment dates inferred for the outcome summary (CADSS session days and the course start), in order.</summary>
+    public IReadOnlyList<DateTimeOffset> TreatmentDates { get; init; } = [];
+
+    /// <summary>The patient's QIDS-SR/CADSS course whether or not a finding carries it; null when observations were not available.</summary>
+    public OutcomeSummary? Outcomes { get; init; }
+}

@@ -30,6 +30,27 @@ public sealed class OutcomeCalculatorTests
     }
 
     [Fact]
+    public void Response_and_remission_reached_mid_course_count_at_some_point_even_when_the_latest_score_relapses()
+    {
+        // QIDS-SR 20 at baseline, 10 (50% down: response) then 4 (remission), then back to 14 on the latest score.
+        var summary = Calculator.Summarize([Qids(-1, 20), Qids(1, 10), Qids(3, 4), Qids(5, 14)], Treatments(0, 2, 4));
+
+        Assert.False(summary.Qids.Response);
+        Assert.False(summary.Qids.Remission);
+        Assert.True(summary.Qids.ResponseAtAnyPoint);
+        Assert.True(summary.Qids.RemissionAtAnyPoint);
+    }
+
+    [Fact]
+    public void A_single_score_reaches_neither_response_nor_remission_at_any_point()
+    {
+        var summary = Calculator.Summarize([Qids(-1, 3)], Treatments(0));
+
+        Assert.Null(summary.Qids.ResponseAtAnyPoint);
+        Assert.Null(summary.Qids.RemissionAtAnyPoint);
+    }
+
+    [Fact]
     public void Baseline_is_the_last_score_before_the_first_treatment_and_the_series_follows_each_treatment()
     {
         var early = Qids(-10, 22);
