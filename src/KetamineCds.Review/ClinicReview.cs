@@ -321,10 +321,9 @@ public sealed class ClinicReview(ClinicalEngine engine)
             case "Medication":
                 if (!string.IsNullOrEmpty(scan.Id))
                 {
-                    var text = ResourceScan.Text(json);
-                    if (engine.MayNameMedication(text))
+                    if (engine.MayBeOurMedication(json))
                     {
-                        state.Medications[$"Medication/{scan.Id}"] = text;
+                        state.Medications[$"Medication/{scan.Id}"] = ResourceScan.Text(json);
                     }
                 }
 
@@ -352,8 +351,8 @@ public sealed class ClinicReview(ClinicalEngine engine)
                     break;
                 }
 
-                var named = engine.MayNameMedication(ResourceScan.Text(json));
                 var medicationKey = ResourceScan.MedicationKey(scan.MedicationReference);
+                var named = medicationKey is null && engine.MayNameMedication(json);
                 if (named || medicationKey is not null)
                 {
                     var kind = scan.ResourceType == "MedicationStatement" ? SpilledKind.MedicationStatement : SpilledKind.MedicationRequest;

@@ -340,7 +340,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
         d.AppendLine();
         d.AppendLine("Lorazepam equivalents (mg/day) = mg/day / the table's factor (the oral mg equal to 1 mg oral lorazepam).");
         var notCounted = a.NotCounted.ToList();
-        var reconciled = a.Lines.Where(l => l.Therapy.Entries.Count > 1).ToList();
+        var reconciled = a.Lines.Where(l => l.Therapy.Entries.Count > 1 || l.Therapy.Concurrent).ToList();
         if (notCounted.Count > 0 || reconciled.Count > 0)
         {
             d.AppendLine();
@@ -576,6 +576,14 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
     /// </summary>
     private static string Reconciliation(Therapy therapy)
     {
+        // Copies of one record merged, or a concurrent therapy of the same drug added (issue 7 item 4): the reconciler's
+        // own note says which, and it names no FHIR ids.
+        var oneKind = therapy.Entries.Select(e => e.Fact.Source).Distinct().Count() == 1;
+        if ((therapy.Concurrent || (therapy.DuplicateEntries > 0 && oneKind)) && !string.IsNullOrWhiteSpace(therapy.ReconciliationNote))
+        {
+            return $"; {therapy.ReconciliationNote}";
+        }
+
         if (therapy.Entries.Count < 2)
         {
             return "";

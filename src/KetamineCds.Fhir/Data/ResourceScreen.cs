@@ -34,14 +34,36 @@ public sealed class ResourceScreen
 
     /// <summary>Every name, brand and code (RxNorm, SNOMED CT substances and products, ATC) of the ingredients, products and
     /// value sets, searched in medication[x] and contained Medications.</summary>
-    public static ResourceScreen ForMedications(ClinicalKnowledge knowledge)
+    public static ResourceScreen ForMedications(ClinicalKnowledge knowledge) =>
+        new(MedicationNeedles(knowledge), ["medicationCodeableConcept", "contained"], medications: true);
+
+    /// <summary>The same names and codes, searched in a Medication resource's code and ingredients (the target of a
+    /// medicationReference, when Medications arrive on their own, as in a Bulk Data export).</summary>
+    public static ResourceScreen ForMedicationResources(ClinicalKnowledge knowledge) =>
+        new(MedicationNeedles(knowledge), ["code", "ingredient"]);
+
+    private static IEnumerable<string> MedicationNeedles(ClinicalKnowledge knowledge)
     {
         ArgumentNullException.ThrowIfNull(knowledge);
-        var needles = knowledge.Ingredients.Values.SelectMany(i => i.Names.Append(i.Name).Concat(i.RxNormCodes))
+        return knowledge.Ingredients.Values.SelectMany(i => i.Names.Append(i.Name).Concat(i.RxNormCodes))
             .Concat(knowledge.Products.Keys)
             .Concat(knowledge.RxNormClass.Keys)
             .Concat(knowledge.Codings.AllCodes);
-        return new ResourceScreen(needles, ["medicationCodeableConcept", "contained"], medications: true);
+    }
+
+    /// <summary>Screens one resource given as UTF-8 JSON (an NDJSON line); JSON that does not parse passes, for the reader to judge.</summary>
+    public bool MayBeRelevant(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return MayBeRelevant(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Screens a resource given as JSON text (tests, tools); text that is not JSON passes, for the parser to judge.</summary>

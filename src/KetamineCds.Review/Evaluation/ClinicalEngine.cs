@@ -1,4 +1,3 @@
-using System.Buffers;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.Clinical.Medications;
@@ -26,7 +25,8 @@ public sealed class ClinicalEngine
         Evaluator = evaluator;
         Gatherer = gatherer;
         Settings = settings;
-        _medicationNeedles = SearchValues.Create(MedicationNeedles(knowledge), StringComparison.OrdinalIgnoreCase);
+        _medicationScreen = ResourceScreen.ForMedications(knowledge);
+        _medicationResourceScreen = ResourceScreen.ForMedicationResources(knowledge);
         _assessmentNeedles = assessmentNeedles.Distinct(StringComparer.Ordinal).Select(n => System.Text.Encoding.UTF8.GetBytes(n)).ToArray();
     }
 
@@ -36,7 +36,8 @@ public sealed class ClinicalEngine
     public PatientDataGatherer Gatherer { get; }
     public RuleSettings Settings { get; }
 
-    private readonly SearchValues<string> _medicationNeedles;
+    private readonly ResourceScreen _medicationScreen;
+    private readonly ResourceScreen _medicationResourceScreen;
     private readonly byte[][] _assessmentNeedles;
 
     public static async Task<ClinicalEngine> CreateAsync(ReviewOptions options, CancellationToken cancellationToken = default)
@@ -69,19 +70,14 @@ public sealed class ClinicalEngine
     }
 
     /// <summary>
-    /// The names and codes of <see cref="ResourceScreen.ForMedications"/> without its medicationReference clause: the
-    /// review holds every relevant Medication of the export, so a reference is judged by its target instead.
+    /// A MedicationStatement or MedicationRequest whose own medicationCodeableConcept may be ours (the hooks' screen: names
+    /// and codes of every code system we map, and entries that name nothing, which are counted as unreadable downstream).
+    /// An entry with a medicationReference is judged by its target instead: the review holds every relevant Medication.
     /// </summary>
-    private static string[] MedicationNeedles(ClinicalKnowledge knowledge) =>
-        knowledge.Ingredients.Values.SelectMany(i => i.Names.Append(i.Name).Concat(i.RxNormCodes))
-            .Concat(knowledge.Products.Keys)
-            .Concat(knowledge.RxNormClass.Keys)
-            .Where(n => !string.IsNullOrWhiteSpace(n))
-            .Distinct(StringComparer.OrdinalIgnoreCase)
-            .ToArray();
+    public bool MayNameMedication(ReadOnlySpan<byte> json) => _medicationScreen.MayBeRelevant(json);
 
-    /// <summary>A medication resource (or Medication) that names one of our ingredients, products or codes, or may hide one behind \u escapes.</summary>
-    public bool MayNameMedication(string json) => json.Contains("\\u", StringComparison.Ordinal) || json.AsSpan().ContainsAny(_medicationNeedles);
+    /// <summary>A Medication resource (the target of a medicationReference) that may be one of ours.</summary>
+    public bool MayBeOurMedication(ReadOnlySpan<byte> json) => _medicationResourceScreen.MayBeRelevant(json);
 
     /// <summary>An Observation that may be a QIDS-SR/CADSS total; searched in the UTF-8 bytes (most of an export is
     /// Observations, and decoding each to a string would cost more than the whole scan).</summary>
