@@ -64,27 +64,7 @@ internal static class CodingsLoader
             }
         }
 
-        var snomedProducts = new Dictionary<string, ProductInfo>(StringComparer.Ordinal);
-        foreach (var concept in products.Concept)
-        {
-            var ingredient = CodeProperty(concept, "ingredient");
-            if (!ingredients.ContainsKey(ingredient))
-            {
-                throw new InvalidDataException($"fhir-profiles: SNOMED CT product {concept.Code} names unknown ingredient '{ingredient}'.");
-            }
-
-            var code = concept.Code ?? throw new InvalidDataException($"fhir-profiles: {SnomedProductsUrl} has a concept without a code.");
-            snomedProducts[code] = new ProductInfo(
-                code,
-                concept.Display ?? code,
-                ingredient,
-                OptionalDecimal(concept, "strength-mg"),
-                OptionalDecimal(concept, "strength-mg-per-ml"),
-                concept.Property.FirstOrDefault(p => p.Code == "dose-form")?.Value?.ToString(),
-                concept.Property.FirstOrDefault(p => p.Code == "route")?.Value?.ToString(),
-                Combination: false) { CodeSystem = MedicationCodeSystem.SnomedCt };
-        }
-
+        var snomedProducts = KnowledgeLoader.LoadProducts(products, ingredients, MedicationCodeSystem.SnomedCt);
         return new CodeMappings(snomed, atc, snomedProducts);
     }
 

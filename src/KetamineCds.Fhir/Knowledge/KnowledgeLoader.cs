@@ -139,7 +139,9 @@ public static class KnowledgeLoader
         return new EquivalenceTable(cs.Url ?? "", cs.Version ?? "", cs.Title ?? cs.Name ?? cs.Url ?? "", Citations(cs.Extension), entries);
     }
 
-    private static Dictionary<string, ProductInfo> LoadProducts(CodeSystem cs, Dictionary<string, Ingredient> ingredients)
+    /// <summary>A product supplement (RxNorm or SNOMED CT): per product code its ingredient, strength, dose form, route.</summary>
+    internal static Dictionary<string, ProductInfo> LoadProducts(CodeSystem cs, IReadOnlyDictionary<string, Ingredient> ingredients,
+        MedicationCodeSystem system = MedicationCodeSystem.RxNorm)
     {
         var result = new Dictionary<string, ProductInfo>(StringComparer.Ordinal);
         foreach (var concept in cs.Concept)
@@ -147,7 +149,7 @@ public static class KnowledgeLoader
             var ingredient = CodeProperty(concept, "ingredient");
             if (!ingredients.ContainsKey(ingredient))
             {
-                throw new InvalidDataException($"fhir-profiles: product {concept.Code} names unknown ingredient '{ingredient}'.");
+                throw new InvalidDataException($"fhir-profiles: {system} product {concept.Code} names unknown ingredient '{ingredient}'.");
             }
 
             var code = concept.Code ?? throw new InvalidDataException($"fhir-profiles: {cs.Url} has a concept without a code.");
@@ -159,7 +161,7 @@ public static class KnowledgeLoader
                 OptionalDecimal(concept, "strength-mg-per-ml"),
                 concept.Property.FirstOrDefault(p => p.Code == "dose-form")?.Value?.ToString(),
                 concept.Property.FirstOrDefault(p => p.Code == "route")?.Value?.ToString(),
-                concept.Property.FirstOrDefault(p => p.Code == "combination")?.Value is FhirBoolean { Value: true });
+                concept.Property.FirstOrDefault(p => p.Code == "combination")?.Value is FhirBoolean { Value: true }) { CodeSystem = system };
         }
 
         return result;
