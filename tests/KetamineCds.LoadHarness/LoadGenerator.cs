@@ -28,8 +28,15 @@ public sealed record PhaseResult(string Server, int Requests, int Errors, TimeSp
 /// Posts the same hook request to a server over a fixed number of keep-alive connections, for a fixed time or a fixed
 /// count, recording each latency. Bounded in both count and time; loopback only.
 /// </summary>
-public sealed class LoadGenerator(byte[] payload, string path, Func<string?> token)
+public sealed class LoadGenerator(byte[][] payloads, string path, Func<string?> token)
 {
+    private int _next;
+
+    public LoadGenerator(byte[] payload, string path, Func<string?> token)
+        : this([payload], path, token)
+    {
+    }
+
     public async Task<PhaseResult> RunAsync(ServerProcess server, int connections, TimeSpan duration, int maxRequests = int.MaxValue)
     {
         using var handler = new SocketsHttpHandler
@@ -51,6 +58,7 @@ public sealed class LoadGenerator(byte[] payload, string path, Func<string?> tok
             var mine = latencies[w] = new List<double>(4096);
             while (!stop.IsCancellationRequested && Interlocked.Increment(ref count) <= maxRequests)
             {
+                var payload = payloads[(int)((uint)Interlocked.Increment(ref _next) % (uint)payloads.Length)];
                 using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(payload) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 if (token() is { } jwt)

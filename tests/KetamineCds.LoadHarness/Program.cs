@@ -111,15 +111,16 @@ string? Token() => signer?.Sign($"{signerBase}{path}");
 async Task Compare()
 {
     var payload = RealisticChart.Build(options.Resources);
+    var payloads = RealisticChart.BuildForPatients(options.Resources, options.Patients);
     var (service, bare) = await StartBoth();
     using (service)
     using (bare)
     {
         await CheckAnswer(service, payload);
-        Console.WriteLine($"payload: {options.Resources} resources, {payload.Length:N0} bytes; validation {(options.Validation ? "on" : "off")}; " +
+        Console.WriteLine($"payload: {options.Resources} resources, {payload.Length:N0} bytes, {payloads.Length:N0} patients in rotation; validation {(options.Validation ? "on" : "off")}; " +
                           $"{(options.Signed ? "signed ES384" : "unsigned")}; {options.Connections} connections; {options.Rounds} rounds of {options.Seconds} s each");
         Console.WriteLine($"start to ready: service {service.StartToReady.TotalSeconds:F2} s, bare {bare.StartToReady.TotalSeconds:F2} s");
-        var load = new LoadGenerator(payload, path, Token);
+        var load = new LoadGenerator(payloads, path, Token);
         // Warm both (JIT, tiered compilation, caches) before measuring.
         await load.RunAsync(service, options.Connections, TimeSpan.FromSeconds(5));
         await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(3));
@@ -142,7 +143,7 @@ async Task Compare()
                               $"bare {b.RequestsPerSecond:F0} req/s ({b.CpuMsPerRequest:F3} ms CPU/req); ratio {s.RequestsPerSecond / b.RequestsPerSecond:F2}");
         }
 
-        var single = new LoadGenerator(payload, path, Token);
+        var single = new LoadGenerator(payloads, path, Token);
         var serviceSingle = await single.RunAsync(service, 1, TimeSpan.FromSeconds(60), options.SingleRequests);
         var bareSingle = await single.RunAsync(bare, 1, TimeSpan.FromSeconds(60), options.SingleRequests);
 
@@ -173,7 +174,7 @@ async Task Growth()
         {
             var payload = RealisticChart.Build(size);
             await CheckAnswer(service, payload);
-            var load = new LoadGenerator(payload, path, Token);
+            var load = new LoadGenerator(RealisticChart.BuildForPatients(size, Math.Min(options.Patients, size >= 1000 ? 50 : options.Patients)), path, Token);
             await load.RunAsync(service, options.Connections, TimeSpan.FromSeconds(2));
             await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(2));
             var b = await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(options.Seconds));
@@ -191,8 +192,8 @@ async Task Soak()
     var payload = RealisticChart.Build(options.Resources);
     using var service = await StartService();
     await CheckAnswer(service, payload);
-    Console.WriteLine($"soak: {options.Minutes} min, {options.Connections} connections, {payload.Length:N0} bytes per request");
-    var load = new LoadGenerator(payload, path, Token);
+    Console.WriteLine($"soak: {options.Minutes} min, {options.Connections} connections, {payload.Length:N0} bytes per request, {options.Patients} patients in rotation");
+    var load = new LoadGenerator(RealisticChart.BuildForPatients(options.Resources, options.Patients), path, Token);
     var total = 0;
     var errors = 0;
     var samples = new List<double>();
@@ -315,6 +316,7 @@ internal sealed record HarnessOptions
     public int Resources { get; init; } = 100;
     public int SingleRequests { get; init; } = 2000;
     public int Minutes { get; init; } = 10;
+    public int Patients { get; init; } = 1000;
     public bool Validation { get; init; } = true;
     public bool Signed { get; init; }
     public string? ServiceDll { get; init; }
@@ -339,6 +341,7 @@ internal sealed record HarnessOptions
                 "--resources" => o with { Resources = NextInt() },
                 "--single-requests" => o with { SingleRequests = NextInt() },
                 "--minutes" => o with { Minutes = NextInt() },
+                "--patients" => o with { Patients = NextInt() },
                 "--validation" => o with { Validation = Next() != "off" },
                 "--signed" => o with { Signed = true },
                 "--service-dll" => o with { ServiceDll = Next() },

@@ -49,6 +49,18 @@ public static class RealisticChart
         ("http://ehr.example.org/fhir/CodeSystem/flowsheet", "MME-DAILY", "Morphine milligram equivalents per day", "exam", 10, 90, "mg/d"),
     ];
 
+    /// <summary>
+    /// The same chart for <paramref name="patients"/> different patients (patient 13's id with a suffix), so a load run
+    /// spreads over a clinic as real traffic does rather than hammering one patient's feedback-ledger rows.
+    /// </summary>
+    public static byte[][] BuildForPatients(int resources, int patients)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(Build(resources));
+        return Enumerable.Range(0, Math.Max(1, patients))
+            .Select(i => System.Text.Encoding.UTF8.GetBytes(patients <= 1 ? text : text.Replace("table2-patient-13", $"table2-patient-13-{i:D5}", StringComparison.Ordinal)))
+            .ToArray();
+    }
+
     /// <summary>The request with <paramref name="resources"/> prefetched resources (at least the 7 of patient 13).</summary>
     public static byte[] Build(int resources)
     {

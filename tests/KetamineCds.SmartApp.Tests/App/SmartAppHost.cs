@@ -25,8 +25,17 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
     private static SmartAppHost? _shared;
 
     private readonly string _fhirBase;
+    private readonly string _ehrFrameOrigin;
 
-    private SmartAppHost(string fhirBase) => _fhirBase = fhirBase;
+    private SmartAppHost(string fhirBase, string ehrFrameOrigin)
+    {
+        _fhirBase = fhirBase;
+        _ehrFrameOrigin = ehrFrameOrigin;
+    }
+
+    /// <summary>A stand-in EHR web page on its own loopback origin that frames the app (EhrFrameTests); the app allows it
+    /// in its CSP frame-ancestors, as a site configures its EHR's origin.</summary>
+    public static EhrFramePage? EhrFrame { get; private set; }
 
     /// <summary>http://127.0.0.1:port (no trailing slash).</summary>
     public string BaseUrl { get; private set; } = "";
@@ -44,7 +53,8 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
         {
             if (_shared is null)
             {
-                var host = new SmartAppHost(servers.FhirBaseUrl);
+                EhrFrame = await EhrFramePage.StartAsync();
+                var host = new SmartAppHost(servers.FhirBaseUrl, EhrFrame.Origin);
                 host.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
                 host.StartServer();
                 host.BaseUrl = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
@@ -70,6 +80,7 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["KetamineCds:SmartApp:AllowHttpLoopback"] = "true",
+            ["KetamineCds:SmartApp:FrameAncestors:0"] = _ehrFrameOrigin,
             ["KetamineCds:SmartApp:FhirCircuitBreakSeconds"] = "1",
             ["KetamineCds:SmartApp:Ehrs:0:Name"] = EhrName,
             ["KetamineCds:SmartApp:Ehrs:0:Iss"] = _fhirBase,
