@@ -62,21 +62,6 @@ public static class StageTimer
             }
         }
 
-        using (var check = JsonDocument.Parse(payload))
-        {
-            var screen = services.GetRequiredService<ResourceScreen>();
-            foreach (var entry in check.RootElement.GetProperty("prefetch").GetProperty("medicationStatements").GetProperty("entry").EnumerateArray()
-                         .Concat(check.RootElement.GetProperty("prefetch").GetProperty("medicationRequests").GetProperty("entry").EnumerateArray()))
-            {
-                var resource = entry.GetProperty("resource");
-                var raw = resource.GetRawText();
-                var knowledge = services.GetRequiredService<KetamineCds.Clinical.Knowledge.ClinicalKnowledge>();
-                var hit = knowledge.Ingredients.Values.SelectMany(i => i.Names.Append(i.Name).Concat(i.RxNormCodes)).Concat(knowledge.Products.Keys).Concat(knowledge.RxNormClass.Keys)
-                    .FirstOrDefault(n => !string.IsNullOrWhiteSpace(n) && raw.Contains(n, StringComparison.OrdinalIgnoreCase));
-                Console.WriteLine($"  screen {(screen.MayBeRelevant(resource) ? "PASS" : "drop")} {resource.GetProperty("id").GetString()} [{hit}]");
-            }
-        }
-
         Console.WriteLine($"payload {payload.Length:N0} bytes; {calls} calls; per call:");
         foreach (var (name, (time, bytes)) in stages)
         {

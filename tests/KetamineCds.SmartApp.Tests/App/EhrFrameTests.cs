@@ -1,12 +1,4 @@
-using System.Net;
 using KetamineCds.SmartApp.Tests.Infrastructure;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 
 namespace KetamineCds.SmartApp.Tests.App;
@@ -52,7 +44,7 @@ public sealed class EhrFrameTests(SmartServersFixture servers, ChromiumFixture c
     [Fact]
     public async Task An_origin_not_in_frame_ancestors_cannot_frame_the_app()
     {
-        await using var other = await EhrFramePage.StartAsync();
+        await using var other = await LoopbackPage.StartAsync();
         await using var context = await chromium.NewContextAsync();
         var evidence = Uri.EscapeDataString(_app.BaseUrl + "/app/evidence");
 
@@ -65,40 +57,5 @@ public sealed class EhrFrameTests(SmartServersFixture servers, ChromiumFixture c
         var refused = await context.NewPageAsync();
         await refused.GotoAsync($"{other.Origin}/chart?src={evidence}", new PageGotoOptions { WaitUntil = WaitUntilState.Load });
         Assert.Equal(0, await refused.Frames.First(f => f != refused.MainFrame).Locator("main").CountAsync());
-    }
-}
-
-/// <summary>A minimal "EHR" page on 127.0.0.1 (free port): GET /chart?src=URL shows the URL in an iframe.</summary>
-public sealed class EhrFramePage : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-
-    private EhrFramePage(WebApplication app, string origin)
-    {
-        _app = app;
-        Origin = origin;
-    }
-
-    public string Origin { get; }
-
-    public static async Task<EhrFramePage> StartAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapGet("/chart", (HttpRequest request) => Results.Content(
-            "<!doctype html><html lang=\"en\"><head><title>EHR chart</title></head><body><h1>EHR chart</h1>" +
-            $"<iframe title=\"KetamineCds\" width=\"600\" height=\"900\" src=\"{WebUtility.HtmlEncode(request.Query["src"].ToString())}\"></iframe></body></html>",
-            "text/html"));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EhrFramePage(app, address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/'));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
     }
 }

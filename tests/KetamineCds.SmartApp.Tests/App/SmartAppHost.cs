@@ -35,7 +35,7 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
 
     /// <summary>A stand-in EHR web page on its own loopback origin that frames the app (EhrFrameTests); the app allows it
     /// in its CSP frame-ancestors, as a site configures its EHR's origin.</summary>
-    public static EhrFramePage? EhrFrame { get; private set; }
+    public static LoopbackPage? EhrFrame { get; private set; }
 
     /// <summary>http://127.0.0.1:port (no trailing slash).</summary>
     public string BaseUrl { get; private set; } = "";
@@ -53,7 +53,7 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
         {
             if (_shared is null)
             {
-                EhrFrame = await EhrFramePage.StartAsync();
+                EhrFrame = await LoopbackPage.StartAsync();
                 var host = new SmartAppHost(servers.FhirBaseUrl, EhrFrame.Origin);
                 host.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
                 host.StartServer();

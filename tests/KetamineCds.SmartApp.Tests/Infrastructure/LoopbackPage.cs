@@ -11,7 +11,8 @@ namespace KetamineCds.SmartApp.Tests.Infrastructure;
 
 /// <summary>
 /// A tiny Kestrel site on 127.0.0.1 (free port) standing in for a client's redirect URI in the infrastructure tests:
-/// GET /callback shows the query parameters it received (each in an element with id = the parameter name).
+/// GET /callback shows the query parameters it received (each in an element with id = the parameter name); GET
+/// /chart?src=URL stands in for an EHR page that frames an app (the URL in an iframe).
 /// </summary>
 public sealed class LoopbackPage : IAsyncDisposable
 {
@@ -27,6 +28,9 @@ public sealed class LoopbackPage : IAsyncDisposable
 
     public string CallbackUrl => BaseUrl + "/callback";
 
+    /// <summary>The page's origin (scheme, host, port), as an app's frame-ancestors names it.</summary>
+    public string Origin => BaseUrl;
+
     public static async Task<LoopbackPage> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -39,6 +43,10 @@ public sealed class LoopbackPage : IAsyncDisposable
             var items = string.Join("", request.Query.Select(q => $"<dd id=\"{WebUtility.HtmlEncode(q.Key)}\">{WebUtility.HtmlEncode(q.Value.ToString())}</dd>"));
             return Results.Content($"<!doctype html><html lang=\"en\"><head><title>Callback</title></head><body><main><h1>Callback</h1><dl>{items}</dl></main></body></html>", "text/html");
         });
+        app.MapGet("/chart", (HttpRequest request) => Results.Content(
+            "<!doctype html><html lang=\"en\"><head><title>EHR chart</title></head><body><h1>EHR chart</h1>" +
+            $"<iframe title=\"KetamineCds\" width=\"600\" height=\"900\" src=\"{WebUtility.HtmlEncode(request.Query["src"].ToString())}\"></iframe></body></html>",
+            "text/html"));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new LoopbackPage(app, address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/'));
