@@ -6,7 +6,11 @@ using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.SmartApp;
 
-var builder = WebApplication.CreateBuilder(args);
+// Configuration is read once, at start-up (options are bound and validated on start, not monitored), so the JSON
+// files are not watched: the default watcher covers the whole content root, where the SQLite feedback store writes
+// its WAL, and it woke on every ledger write (about 1% of CPU under load: docs/performance.md). Listed first, so an
+// operator's own --hostBuilder:reloadConfigOnChange still wins.
+var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
 // Development listens where its signed-sample audience points (KetamineCds:Security:PublicBaseUrl), unless --urls or
 // ASPNETCORE_URLS say otherwise; the launch profile sets only the environment, so both are always honoured.

@@ -47,7 +47,7 @@ public sealed class JsonRequestReader(IOptions<CdsOptions> options)
         try
         {
             var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = maxDepth });
-            if (InvalidEscape(body.Span, maxDepth) is { } invalid)
+            if (InvalidEscape(body.Span) is { } invalid)
             {
                 document.Dispose();
                 return (null, new RequestError(StatusCodes.Status400BadRequest, "structure", invalid));
@@ -66,41 +66,100 @@ public sealed class JsonRequestReader(IOptions<CdsOptions> options)
 
     /// <summary>
     /// A string or property name whose escapes decode to a lone surrogate or to NUL, or null when there is none.
-    /// Only bodies that contain an escape at all (<c>\u</c>) are walked, so the common request costs one vectorized search.
+    /// <para>Called only after the body parsed, so it is grammatical JSON: a backslash occurs only inside a string or
+    /// property name and always starts an escape (RFC 8259 section 7). That lets one forward scan over the bytes decide,
+    /// without a second tokenizing pass (a <c>Utf8JsonReader</c> walk decoding every escaped string cost about a third
+    /// of the parse on charts whose narratives escape every <c>&lt;</c>: docs/performance.md). Each <c>\</c> is found
+    /// with a vectorized search; the byte after it names the escape, and only <c>\u</c> needs reading: NUL is
+    /// <c>\u0000</c>, a high surrogate must be followed at once by a <c>\u</c> low surrogate, and a low surrogate must
+    /// not appear on its own.</para>
     /// </summary>
-    private static string? InvalidEscape(ReadOnlySpan<byte> body, int maxDepth)
+    internal static string? InvalidEscape(ReadOnlySpan<byte> body)
     {
-        if (body.IndexOf("\\u"u8) < 0)
+        var offset = 0;
+        while (true)
         {
-            return null;
-        }
-
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = maxDepth });
-        while (reader.Read())
-        {
-            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped)
+            var found = body[offset..].IndexOf((byte)'\\');
+            if (found < 0)
             {
+                return null;
+            }
+
+            var at = offset + found;
+            if (at + 1 >= body.Length)
+            {
+                return null; // cannot happen in parsed JSON; nothing to decode
+            }
+
+            if (body[at + 1] != (byte)'u')
+            {
+                offset = at + 2; // \\, \", \/, \b, \f, \n, \r, \t: two bytes, nothing to check
                 continue;
             }
 
-            string text;
-            try
+            if (!TryHex4(body, at + 2, out var unit))
             {
-                text = reader.GetString()!;
-            }
-            catch (InvalidOperationException)
-            {
-                return $"The request JSON has a string with an unpaired surrogate escape (near byte {reader.TokenStartIndex}); send text as valid Unicode.";
+                return null; // cannot happen in parsed JSON
             }
 
-            if (text.Contains('\0', StringComparison.Ordinal))
+            if (unit == 0)
             {
-                return $"The request JSON has a string containing NUL (\\u0000, near byte {reader.TokenStartIndex}); FHIR and CDS Hooks strings may not contain it.";
+                return $"The request JSON has a string containing NUL (\\u0000, near byte {at}); FHIR and CDS Hooks strings may not contain it.";
             }
+
+            if (char.IsLowSurrogate((char)unit))
+            {
+                return UnpairedSurrogate(at);
+            }
+
+            if (char.IsHighSurrogate((char)unit))
+            {
+                if (at + 7 >= body.Length || body[at + 6] != (byte)'\\' || body[at + 7] != (byte)'u'
+                    || !TryHex4(body, at + 8, out var low) || !char.IsLowSurrogate((char)low))
+                {
+                    return UnpairedSurrogate(at);
+                }
+
+                offset = at + 12;
+                continue;
+            }
+
+            offset = at + 6;
         }
 
-        return null;
+        static string UnpairedSurrogate(int at) =>
+            $"The request JSON has a string with an unpaired surrogate escape (near byte {at}); send text as valid Unicode.";
     }
+
+    private static bool TryHex4(ReadOnlySpan<byte> body, int start, out int value)
+    {
+        value = 0;
+        if (start + 4 > body.Length)
+        {
+            return false;
+        }
+
+        for (var i = start; i < start + 4; i++)
+        {
+            var digit = HexDigit(body[i]);
+            if (digit < 0)
+            {
+                return false;
+            }
+
+            value = (value << 4) | digit;
+        }
+
+        return true;
+    }
+
+    private static int HexDigit(byte b) => b switch
+    {
+        >= (byte)'0' and <= (byte)'9' => b - '0',
+        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
+        _ => -1,
+    };
 
     /// <summary>The offset of the first byte that does not begin a valid UTF-8 sequence (only on the error path).</summary>
     private static int FirstInvalidUtf8(ReadOnlySpan<byte> body)
@@ -156,7 +215,11 @@ public sealed class JsonRequestReader(IOptions<CdsOptions> options)
             sizeFeature.MaxRequestBodySize = limit + 1;
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit) + 1);
+        // The body lives in a pooled array, returned when the response has been sent (the parsed document reads it in
+        // place until then). A realistic chart is above the 85 KB large-object threshold: a fresh array per call was a
+        // large-object allocation per call, and those drive full background collections (docs/performance.md).
+        var buffer = new PooledBody((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit) + 1);
+        http.Response.RegisterForDispose(buffer);
         try
         {
             while (true)
@@ -190,5 +253,46 @@ public sealed class JsonRequestReader(IOptions<CdsOptions> options)
         }
 
         return (buffer.WrittenMemory, null);
+    }
+
+    /// <summary>A growable buffer over <see cref="ArrayPool{T}.Shared"/>; disposing it clears and returns the array.</summary>
+    private sealed class PooledBody(int initialSize) : IDisposable
+    {
+        private byte[] array = ArrayPool<byte>.Shared.Rent(Math.Max(initialSize, 256));
+
+        public int WrittenCount { get; private set; }
+
+        public ReadOnlyMemory<byte> WrittenMemory => array.AsMemory(0, WrittenCount);
+
+        public Memory<byte> GetMemory(int sizeHint)
+        {
+            if (array.Length - WrittenCount < sizeHint)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(array.Length * 2, WrittenCount + sizeHint));
+                array.AsSpan(0, WrittenCount).CopyTo(larger);
+                Release(array, WrittenCount);
+                array = larger;
+            }
+
+            return array.AsMemory(WrittenCount);
+        }
+
+        public void Advance(int count) => WrittenCount += count;
+
+        public void Dispose()
+        {
+            var returned = Interlocked.Exchange(ref array, []);
+            if (returned.Length > 0)
+            {
+                Release(returned, WrittenCount);
+            }
+        }
+
+        /// <summary>One patient's chart must not linger in an array the next request rents: the used part is cleared first.</summary>
+        private static void Release(byte[] rented, int used)
+        {
+            rented.AsSpan(0, Math.Min(used, rented.Length)).Clear();
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }
