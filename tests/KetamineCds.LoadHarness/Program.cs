@@ -89,6 +89,25 @@ async Task<(ServerProcess Service, ServerProcess Bare)> StartBoth()
 async Task<ServerProcess> StartService()
 {
     var environment = new Dictionary<string, string>(serviceEnvironment);
+    // A fresh feedback store per run: the default path is inside the build output, and one kept across runs had grown
+    // to 600 MB of card ledger, which every run's snooze look-ups and page cache then carried.
+    if (!environment.ContainsKey("KetamineCds__Storage__SqlitePath"))
+    {
+        var store = Directory.CreateTempSubdirectory("ketaminecds-harness-");
+        environment["KetamineCds__Storage__SqlitePath"] = Path.Combine(store.FullName, "feedback.db");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                store.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // left in the temp directory
+            }
+        };
+    }
+
     var service = await ServerProcess.StartAsync("ketaminecds", serviceDll, [], environment, "/readyz");
     if (signer is not null)
     {
