@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -12,7 +11,7 @@ namespace KetamineCds.Fhir.Data;
 /// through a name or code of ours in its <c>medication[x]</c> (or a contained Medication), and an Observation can only be
 /// an assessment through its <c>code</c>; so only those parts are searched (case-insensitive substrings: a superset of
 /// what the classifier matches), and an entry whose parts contain none of our names or codes cannot change any finding
-/// and is not deserialized. Escaped JSON is searched again unescaped, since a name could hide behind an escape.
+/// and is not deserialized. Values are searched unescaped, since a name could hide behind an escape.
 /// </summary>
 public sealed class ResourceScreen
 {
@@ -141,65 +140,53 @@ public sealed class ResourceScreen
         }
     }
 
+    /// <summary>
+    /// True when a string (or number) value inside <paramref name="part"/> contains one of the needles. Values are
+    /// searched unescaped, as the classifier will read them ("\u0063lonazepam" is clonazepam), each followed by a line
+    /// break so no match spans two values. A coding's <c>system</c> is not searched: the classifier matches codes and
+    /// names, never a system URI, and URIs were half the text (an OID such as 2.16.840.1.113883.6.88 also contains short
+    /// numeric codes). Numbers are searched as written: a code sent as a number is still a code.
+    /// </summary>
     private bool Contains(JsonElement part)
     {
         var utf8 = JsonMarshal.GetRawUtf8Value(part);
-        var buffer = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(utf8.Length));
+        // Never longer than the bytes: a value's chars are at most its bytes, and each value's quotes pay for its separator.
+        var buffer = ArrayPool<char>.Shared.Rent(utf8.Length + 1);
         try
         {
-            // Invalid UTF-8 becomes U+FFFD here: a name cannot hide in bytes that are not text.
-            var length = Encoding.UTF8.GetChars(utf8, buffer);
-            return Contains(buffer.AsSpan(0, length));
+            var length = 0;
+            var reader = new Utf8JsonReader(utf8);
+            var inSystem = false;
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        inSystem = reader.ValueTextEquals("system"u8);
+                        continue;
+                    case JsonTokenType.String when !inSystem:
+                        length += reader.CopyString(buffer.AsSpan(length));
+                        buffer[length++] = '\n';
+                        break;
+                    case JsonTokenType.Number when !inSystem:
+                        length += Encoding.UTF8.GetChars(reader.ValueSpan, buffer.AsSpan(length));
+                        buffer[length++] = '\n';
+                        break;
+                }
+
+                inSystem = false;
+            }
+
+            return ((ReadOnlySpan<char>)buffer.AsSpan(0, length)).ContainsAny(_needles);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or JsonException)
+        {
+            // Text that is not valid Unicode cannot be searched, so it cannot be ruled out: the reader judges it.
+            return true;
         }
         finally
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
-    }
-
-    /// <param name="text">JSON text; overwritten when it has escapes.</param>
-    private bool Contains(Span<char> text)
-    {
-        if (((ReadOnlySpan<char>)text).ContainsAny(_needles))
-        {
-            return true;
-        }
-
-        // A name could hide behind JSON escapes ("\u0063lonazepam"). Many EHRs' serializers escape every '<' and '>' of
-        // the narrative (\u003C), so an escape alone says nothing: the text is unescaped and searched again.
-        return text.Contains('\\') && ((ReadOnlySpan<char>)text[..UnescapeInPlace(text)]).ContainsAny(_needles);
-    }
-
-    /// <summary>
-    /// Decodes every JSON string escape (\uXXXX, \\, \", \n...) in place, as the classifier will see the values, and
-    /// returns the new length (never longer: each escape is at least two characters and decodes to one).
-    /// </summary>
-    private static int UnescapeInPlace(Span<char> text)
-    {
-        var write = 0;
-        for (var read = 0; read < text.Length; read++)
-        {
-            var c = text[read];
-            if (c != '\\' || read + 1 >= text.Length)
-            {
-                text[write++] = c;
-                continue;
-            }
-
-            var next = text[++read];
-            if (next == 'u' && read + 4 < text.Length
-                && int.TryParse(text.Slice(read + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
-            {
-                text[write++] = (char)code;
-                read += 4;
-            }
-            else
-            {
-                // \\ \" \/ stand for themselves; \n \t and the like are whitespace, which no name or code contains.
-                text[write++] = next is 'n' or 't' or 'r' or 'b' or 'f' ? ' ' : next;
-            }
-        }
-
-        return write;
     }
 }

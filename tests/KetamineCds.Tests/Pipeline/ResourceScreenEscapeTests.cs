@@ -58,3 +58,42 @@ public sealed class ResourceScreenScopeTests
         Assert.True(Screen.MayBeRelevant("{\"resourceType\":\"MedicationStatement\",\"id\":\"x\",\"status\":\"active\"," +
             "\"medicationCodeableConcept\":{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":\"387562000\"}]}}"));
 }
+
+/// <summary>
+/// The screen searches the values of medication[x] as the classifier reads them (unescaped, one value at a time),
+/// leaves out a coding's system URI, and passes what it cannot read.
+/// </summary>
+public sealed class ResourceScreenValueTests
+{
+    private static readonly ResourceScreen Screen = ResourceScreen.ForMedications(TestKnowledge.Knowledge);
+
+    private static string Concept(string concept) =>
+        "{\"resourceType\":\"MedicationStatement\",\"id\":\"x\",\"status\":\"active\",\"medicationCodeableConcept\":" + concept + "}";
+
+    [Fact]
+    public void A_clonazepam_RxNorm_code_with_no_display_passes() =>
+        Assert.True(Screen.MayBeRelevant(Concept("{\"coding\":[{\"system\":\"http://www.nlm.nih.gov/research/umls/rxnorm\",\"code\":\"2598\"}],\"text\":\"home medication\"}")));
+
+    [Fact]
+    public void A_code_sent_as_a_JSON_number_is_still_searched() =>
+        Assert.True(Screen.MayBeRelevant(Concept("{\"coding\":[{\"system\":\"http://www.nlm.nih.gov/research/umls/rxnorm\",\"code\":2598}],\"text\":\"home medication\"}")));
+
+    [Fact]
+    public void A_code_written_with_escapes_passes() =>
+        Assert.True(Screen.MayBeRelevant(Concept("{\"coding\":[{\"system\":\"http://www.nlm.nih.gov/research/umls/rxnorm\",\"code\":\"\\u0032598\"}],\"text\":\"home medication\"}")));
+
+    [Fact]
+    public void Digits_of_a_system_OID_do_not_make_an_unrelated_medication_pass() =>
+        Assert.False(Screen.MayBeRelevant(Concept("{\"coding\":[{\"system\":\"urn:oid:2.16.840.1.113883.6.88.2598\",\"code\":\"310429\",\"display\":\"furosemide 20 MG Oral Tablet\"}],\"text\":\"furosemide 20 MG Oral Tablet\"}")));
+
+    [Fact]
+    public void A_match_does_not_span_two_values() =>
+        Assert.False(Screen.MayBeRelevant(Concept("{\"coding\":[{\"code\":\"25\",\"display\":\"98 vitamin D\"}],\"text\":\"vitamin D\"}")));
+
+    [Fact]
+    public void A_concept_with_text_that_is_not_valid_Unicode_passes_for_the_reader_to_judge()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Concept("{\"text\":\"furosemide \\ud800 tablet\"}"));
+        Assert.True(Screen.MayBeRelevant(bytes));
+    }
+}
