@@ -223,12 +223,13 @@ public sealed class ProfileValidator
     {
         var stopwatch = Stopwatch.StartNew();
 
-        // The profiles are independent and the validator is thread-safe: compiling their schemas side by side uses
-        // both cores of a small machine for the part of start-up that is mostly JIT and schema building.
-        var results = await System.Threading.Tasks.Task.WhenAll(_warmUpExamples.Select(pair =>
-            System.Threading.Tasks.Task.Run(() => (pair.Key, Example: pair.Value, Result: Validate(pair.Value, pair.Key)), cancellationToken))).ConfigureAwait(false);
-        foreach (var (profile, example, result) in results)
+        // One after another, not side by side: a parallel warm-up failed one start in four on the loaded build
+        // machine (cause not isolated; the first validation against a profile expands, in place, the ValueSets its
+        // required bindings name, and the two Observation profiles share observation-status). A start must not race.
+        foreach (var (profile, example) in _warmUpExamples)
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = await System.Threading.Tasks.Task.Run(() => Validate(example, profile), cancellationToken).ConfigureAwait(false);
             if (!result.IsValid)
             {
                 throw new ProfileConfigurationException(
