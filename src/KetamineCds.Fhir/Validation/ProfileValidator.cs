@@ -53,10 +53,12 @@ public sealed class ProfileConfigurationException(string message) : Exception(me
 /// <see cref="CreateAsync"/>, call <see cref="WarmUpAsync"/> before readiness, then share: it is thread-safe.
 /// </summary>
 /// <remarks>
-/// Resolver order (docs: shared ENGINEERING-NOTES, validation): the core specification (ZipSource) first, then our own
-/// artifacts in memory. Snapshots of our profiles are generated here at start-up by the SDK's SnapshotGenerator (never
-/// written by hand); only our profiles are snapshotted, since snapshotting the core specification makes the first
-/// validation take 15-19 s. A profile whose snapshot cannot be generated fails start-up.
+/// Resolver order (docs: shared ENGINEERING-NOTES, validation): the core specification first, then our own artifacts in
+/// memory. The core specification is served from the prepared definitions (<see cref="DefinitionCache"/>) and opened
+/// in full (ZipSource or DirectorySource) only for a definition outside them. Snapshots of our profiles are made by the
+/// SDK's SnapshotGenerator (never written by hand): prepared by the cache generator for the exact authored JSON, else
+/// generated here at start-up; only our profiles are snapshotted, since snapshotting the core specification makes the
+/// first validation take 15-19 s. A profile whose snapshot cannot be generated fails start-up.
 /// </remarks>
 public sealed class ProfileValidator
 {
