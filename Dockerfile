@@ -25,7 +25,8 @@ RUN dotnet publish src/KetamineCds.Api/KetamineCds.Api.csproj -c Release -a $TAR
     -p:PublishReadyToRun=true -p:UseAppHost=false --no-restore -o /app
 # Pre-extract the FHIR core specification (specification.zip, ~6 MB, unpacks to ~60 MB) at image build time, so the
 # validator neither writes to $TMPDIR nor spends start-up unzipping, and the image can run with a read-only root file
-# system. KetamineCds__SpecificationDirectory below points the validator at it (a DirectorySource over the same files:
+# system. The validator starts from prepared definitions embedded in KetamineCds.Fhir (our snapshots and the core
+# definitions they need) and opens this directory only for a core definition outside them (docs/performance.md). KetamineCds__SpecificationDirectory below points the validator at it (a DirectorySource over the same files:
 # the same verdicts, a test proves it). The xsd/sch files are not FHIR resources and are never read: left out.
 RUN apt-get update && apt-get install -y --no-install-recommends unzip && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /app/fhir-specification \

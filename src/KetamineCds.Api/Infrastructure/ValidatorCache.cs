@@ -5,8 +5,9 @@ using KetamineCds.Fhir.Validation;
 namespace KetamineCds.Api.Infrastructure;
 
 /// <summary>
-/// The profile validator is immutable and thread-safe once built, and building it costs seconds and ~120 MB
-/// (ENGINEERING-NOTES): one per process and knowledge source, shared by every host in the process (the test hosts too).
+/// The profile validator is immutable and thread-safe once built, and building it costs seconds and ~55 MB (from the
+/// prepared definitions; ~115 MB over the full specification: docs/performance.md): one per process and knowledge
+/// source, shared by every host in the process (the test hosts too).
 /// </summary>
 public static class ValidatorCache
 {

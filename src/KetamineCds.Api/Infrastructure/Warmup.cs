@@ -23,13 +23,18 @@ public static class Warmup
     public static async Task RunAsync(IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.GetRequiredService<ClinicalKnowledge>();
         var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<CdsOptions>>().Value;
-        if (options.ValidateAssessments)
+
+        // The validator is built on the thread pool while the knowledge loads here: the two are independent, and on a
+        // 2-core machine running them side by side takes about a second off start to ready (docs/performance.md).
+        var validator = options.ValidateAssessments
+            ? Task.Run(() => ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory, options.ValidationResultCacheSize, options.SpecificationDirectory))
+            : null;
+        services.GetRequiredService<ClinicalKnowledge>();
+        if (validator is not null)
         {
             // Built and warmed before readiness: the first request must not pay seconds for the validator.
-            services.GetRequiredService<KetamineCds.Fhir.Facts.ProfileValidatorHolder>()
-                .Set(await ValidatorCache.GetAsync(options.KnowledgeDirectory, options.SpecificationExtractDirectory, options.ValidationResultCacheSize, options.SpecificationDirectory));
+            services.GetRequiredService<KetamineCds.Fhir.Facts.ProfileValidatorHolder>().Set(await validator);
         }
 
         using var document = JsonDocument.Parse(Request);
@@ -40,9 +45,9 @@ public static class Warmup
             throw new InvalidOperationException("Start-up self-check failed: the warm-up hook call produced no card.");
         }
 
-        // Building the validator passes some 300 MB through the heap (the core specification's XML index, snapshot
-        // generation, the first validations) and keeps about 110 MB. Without this the GC keeps the rest committed, and
-        // the process carries the start-up peak into every hour of service. One aggressive (compacting, decommitting)
+        // Building the validator passes tens of MB through the heap (the prepared definitions, the first schema
+        // compilations; over the full specification, its XML index and snapshot generation: some 300 MB). Without this
+        // the GC keeps the rest committed, and the process carries the start-up peak into every hour of service. One aggressive (compacting, decommitting)
         // collection before readiness hands it back; it runs once, before any clinician waits (docs/performance.md).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }

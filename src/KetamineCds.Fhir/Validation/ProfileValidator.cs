@@ -37,6 +37,12 @@ public sealed record ProfileValidatorOptions
     /// <summary>How many assessment validation results to remember, keyed by a hash of the Observation's JSON (0: none).
     /// The same chart's Observations are re-sent on every hook; an unchanged Observation need not be validated again.</summary>
     public int ResultCacheSize { get; init; } = 10_000;
+
+    /// <summary>Serve our profiles' snapshots and the core definitions they need from the prepared cache embedded in
+    /// the assembly (<see cref="DefinitionCache"/>), opening the full specification only for a definition outside it.
+    /// The answers are the full specification's (tests compare every verdict); off: index the whole specification and
+    /// generate the snapshots at start-up, as before.</summary>
+    public bool UseDefinitionCache { get; init; } = true;
 }
 
 /// <summary>A profile or example is broken: the service must not start (snapshot missing, profile unresolvable).</summary>
@@ -47,10 +53,12 @@ public sealed class ProfileConfigurationException(string message) : Exception(me
 /// <see cref="CreateAsync"/>, call <see cref="WarmUpAsync"/> before readiness, then share: it is thread-safe.
 /// </summary>
 /// <remarks>
-/// Resolver order (docs: shared ENGINEERING-NOTES, validation): the core specification (ZipSource) first, then our own
-/// artifacts in memory. Snapshots of our profiles are generated here at start-up by the SDK's SnapshotGenerator (never
-/// written by hand); only our profiles are snapshotted, since snapshotting the core specification makes the first
-/// validation take 15-19 s. A profile whose snapshot cannot be generated fails start-up.
+/// Resolver order (docs: shared ENGINEERING-NOTES, validation): the core specification first, then our own artifacts in
+/// memory. The core specification is served from the prepared definitions (<see cref="DefinitionCache"/>) and opened
+/// in full (ZipSource or DirectorySource) only for a definition outside them. Snapshots of our profiles are made by the
+/// SDK's SnapshotGenerator (never written by hand): prepared by the cache generator for the exact authored JSON, else
+/// generated here at start-up; only our profiles are snapshotted, since snapshotting the core specification makes the
+/// first validation take 15-19 s. A profile whose snapshot cannot be generated fails start-up.
 /// </remarks>
 public sealed class ProfileValidator
 {
@@ -63,13 +71,28 @@ public sealed class ProfileValidator
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ValidationResult> _results = new(StringComparer.Ordinal);
     private readonly int _resultCacheSize;
 
-    private ProfileValidator(Validator validator, IReadOnlyList<StructureDefinition> profiles, IReadOnlyDictionary<string, Resource> warmUpExamples, int resultCacheSize)
+    private ProfileValidator(Validator validator, IReadOnlyList<StructureDefinition> profiles, IReadOnlyDictionary<string, Resource> warmUpExamples, int resultCacheSize,
+        CoreSubsetSource? subset, int snapshotsFromCache)
     {
         _validator = validator;
         Profiles = profiles;
         _warmUpExamples = warmUpExamples;
         _resultCacheSize = resultCacheSize;
+        _subset = subset;
+        SnapshotsFromCache = snapshotsFromCache;
     }
+
+    private readonly CoreSubsetSource? _subset;
+
+    /// <summary>Whether the prepared definitions serve the core specification (else the full specification does).</summary>
+    public bool UsesDefinitionCache => _subset is not null;
+
+    /// <summary>Whether the full specification has been opened: always with the cache off; with it, only after a
+    /// lookup of a core definition outside the prepared ones.</summary>
+    public bool FullSpecificationOpened => _subset?.FullSpecificationOpened ?? true;
+
+    /// <summary>How many of our profiles' snapshots came from the prepared cache (the rest were generated at start-up).</summary>
+    public int SnapshotsFromCache { get; }
 
     /// <summary>Our profiles, with the snapshots generated at start-up.</summary>
     public IReadOnlyList<StructureDefinition> Profiles { get; }
@@ -78,14 +101,24 @@ public sealed class ProfileValidator
     /// Builds the validator: reads the core specification, our StructureDefinitions, CodeSystems and ValueSets (embedded
     /// fhir-profiles unless <paramref name="artifacts"/> is given) and generates the profiles' snapshots.
     /// </summary>
-    public static async Task<ProfileValidator> CreateAsync(IReadOnlyDictionary<string, string>? artifacts = null, ProfileValidatorOptions? options = null)
+    public static Task<ProfileValidator> CreateAsync(IReadOnlyDictionary<string, string>? artifacts = null, ProfileValidatorOptions? options = null) =>
+        CreateAsync(artifacts, options, wrapCore: null);
+
+    /// <param name="wrapCore">For the cache generator: wraps the full specification to record what is resolved.</param>
+    internal static async Task<ProfileValidator> CreateAsync(IReadOnlyDictionary<string, string>? artifacts, ProfileValidatorOptions? options,
+        Func<IAsyncResourceResolver, IAsyncResourceResolver>? wrapCore)
     {
         artifacts ??= KnowledgeLoader.ReadArtifacts();
         options ??= new ProfileValidatorOptions();
 
-        var core = OpenCoreSpecification(options);
+        // The specification's location is checked now, so a wrong path fails start-up even when it is opened lazily.
+        var openCore = CoreSpecification(options);
+        var cache = options.UseDefinitionCache && wrapCore is null ? DefinitionCache.LoadEmbedded() : null;
+        var subset = cache is null ? null : new CoreSubsetSource(cache, openCore);
+        IAsyncResourceResolver core = subset ?? (wrapCore ?? (c => c))(openCore());
 
         var profiles = new List<StructureDefinition>();
+        var authored = new Dictionary<StructureDefinition, string>();
         var terminology = new List<Resource>();
         var examples = new List<(string Path, Resource Resource)>();
         foreach (var (path, json) in artifacts.OrderBy(a => a.Key, StringComparer.Ordinal))
@@ -93,7 +126,9 @@ public sealed class ProfileValidator
             var fileName = Path.GetFileName(path);
             if (path.StartsWith("profiles/", StringComparison.Ordinal) && fileName.StartsWith("StructureDefinition-", StringComparison.Ordinal))
             {
-                profiles.Add(Parse<StructureDefinition>(path, json));
+                var profile = Parse<StructureDefinition>(path, json);
+                profiles.Add(profile);
+                authored[profile] = json;
             }
             else if (fileName.StartsWith("CodeSystem-", StringComparison.Ordinal))
             {
@@ -120,8 +155,19 @@ public sealed class ProfileValidator
         // Snapshots are generated against the core specification plus our own artifacts (a profile may build on another).
         var ours = new InMemoryResourceResolver(profiles.Cast<Resource>().Concat(terminology));
         var generator = new SnapshotGenerator(new MultiResolver(core, ours));
-        foreach (var profile in profiles)
+        var snapshotsFromCache = 0;
+        for (var i = 0; i < profiles.Count; i++)
         {
+            // A snapshot the cache generated from exactly this JSON is the one the generator would make now.
+            if (cache is not null && profiles[i].Url is { } url && cache.Profiles.TryGetValue(url, out var cached)
+                && cached.SourceSha256 == DefinitionCache.Hash(authored[profiles[i]]))
+            {
+                profiles[i] = Parse<StructureDefinition>(url, cached.StructureDefinitionJson);
+                snapshotsFromCache++;
+                continue;
+            }
+
+            var profile = profiles[i];
             profile.Snapshot = null;
             await generator.UpdateAsync(profile).ConfigureAwait(false);
             var problems = generator.Outcome?.Issue
@@ -168,7 +214,7 @@ public sealed class ProfileValidator
             throw new ProfileConfigurationException($"fhir-profiles: no valid example for {string.Join(", ", unexampled)}.");
         }
 
-        return new ProfileValidator(validator, profiles, warmUp, options.ResultCacheSize);
+        return new ProfileValidator(validator, profiles, warmUp, options.ResultCacheSize, subset, snapshotsFromCache);
     }
 
     /// <summary>
@@ -178,6 +224,10 @@ public sealed class ProfileValidator
     public async Task<TimeSpan> WarmUpAsync(CancellationToken cancellationToken = default)
     {
         var stopwatch = Stopwatch.StartNew();
+
+        // One after another, not side by side: a parallel warm-up failed one start in four on the loaded build
+        // machine (cause not isolated; the first validation against a profile expands, in place, the ValueSets its
+        // required bindings name, and the two Observation profiles share observation-status). A start must not race.
         foreach (var (profile, example) in _warmUpExamples)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -307,7 +357,8 @@ public sealed class ProfileValidator
     /// </summary>
     internal static readonly string[] UnusedSpecificationFiles = ["search-parameters.xml", "conceptmaps.xml", "namingsystem-registry.xml"];
 
-    private static IAsyncResourceResolver OpenCoreSpecification(ProfileValidatorOptions options)
+    /// <summary>Checks where the core specification is and returns how to open it (opening indexes it: seconds).</summary>
+    internal static Func<IAsyncResourceResolver> CoreSpecification(ProfileValidatorOptions options)
     {
         var settings = new DirectorySourceSettings { Excludes = UnusedSpecificationFiles };
         if (options.SpecificationDirectory is { } unpacked)
@@ -321,7 +372,7 @@ public sealed class ProfileValidator
                     $"The unpacked FHIR core specification was not found in {unpacked} (expected profiles-types.xml there: unzip specification.zip into it).");
             }
 
-            return new DirectorySource(unpacked, settings);
+            return () => new DirectorySource(unpacked, settings);
         }
 
         var zipPath = options.SpecificationZipPath ?? Path.Combine(AppContext.BaseDirectory, "specification.zip");
@@ -333,7 +384,7 @@ public sealed class ProfileValidator
 
         // ZipSource unpacks once into {extract}/specification (default: a folder under $TMPDIR named after the SDK
         // version) and reuses it while the directory is newer than the zip: one extraction per machine, not per start.
-        return options.ExtractDirectory is { } extract ? new ZipSource(zipPath, extract, settings) : new ZipSource(zipPath, settings);
+        return options.ExtractDirectory is { } extract ? () => new ZipSource(zipPath, extract, settings) : () => new ZipSource(zipPath, settings);
     }
 
     private static bool IsConfigurationIssue(string issue) =>
