@@ -17,9 +17,15 @@ public static class JwtCpuTimer
     {
         var bench = new JwtBenchmarks();
         bench.Setup();
+        // For comparison: what the verification alone costs when the EHR signs RS384 (2048-bit), the other algorithm
+        // CDS Hooks 2.0 requires services to accept (Epic's usual choice).
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var input = System.Text.Encoding.ASCII.GetBytes("eyJhbGciOiJSUzM4NCJ9.eyJpc3MiOiJodHRwczovL2Voci5leGFtcGxlIn0");
+        var rsaSignature = rsa.SignData(input, System.Security.Cryptography.HashAlgorithmName.SHA384, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
         var paths = new (string Name, Func<Task> Call)[]
         {
             ("Es384VerifyOnly", () => Task.FromResult(bench.Es384VerifyOnly())),
+            ("Rs384VerifyOnly", () => Task.FromResult(rsa.VerifyData(input, rsaSignature, System.Security.Cryptography.HashAlgorithmName.SHA384, System.Security.Cryptography.RSASignaturePadding.Pkcs1))),
             ("TokenHandlerOnly", bench.TokenHandlerOnly),
             ("SignedCallAdmission", bench.SignedCallAdmission),
         };
