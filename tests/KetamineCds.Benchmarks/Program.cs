@@ -3,10 +3,24 @@ using KetamineCds.Benchmarks;
 
 // Not part of the test run. Run: dotnet run -c Release --project tests/KetamineCds.Benchmarks
 //   -- --job short --filter '*'   BenchmarkDotNet (mean, allocation per call)
+//   -- jwt [BenchmarkDotNet args]  what a signed call costs: JwtBearer + our checks + replay store, against ES384 verify alone
+//   -- jwt-cpu [blocks]           the same paths by process CPU time, interleaved (steadier on a loaded machine)
 //   -- stages [N]                 a quick in-process breakdown of one order-sign by stage (N calls, default 2000)
 if (args.Length > 0 && args[0] == "stages")
 {
     StageTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "jwt-cpu")
+{
+    JwtCpuTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "jwt")
+{
+    BenchmarkRunner.Run<JwtBenchmarks>(args: args[1..]);
     return;
 }
 

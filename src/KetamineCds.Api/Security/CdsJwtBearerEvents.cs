@@ -62,33 +62,54 @@ public sealed partial class CdsJwtBearerEvents(
         }
 
         var token = authorization["Bearer ".Length..].Trim();
-        var reason = await PreflightAsync(token, context.HttpContext.RequestAborted);
+        var (reason, parsed) = await PreflightAsync(token, context.HttpContext.RequestAborted);
         if (reason is not null)
         {
             Fail(context, reason);
             return;
         }
 
+        // JwtBearer validates this same string next; its handler takes this parse rather than parsing it again.
+        PreparsedTokenHandler.Hold(token, parsed!);
         context.Token = token;
     }
 
-    private async Task<string?> PreflightAsync(string token, CancellationToken cancellationToken)
+    private async ValueTask<(string? Reason, JsonWebToken? Parsed)> PreflightAsync(string token, CancellationToken cancellationToken)
     {
-        JsonWebToken jwt;
+        if (Parse(token) is not { } jwt)
+        {
+            return (AuthFailureReasons.Malformed, null);
+        }
+
+        if (CheckBeforeKeyLookup(jwt, out var client) is { } reason)
+        {
+            return (reason, null);
+        }
+
+        return await keys.EnsureKeyAsync(client!, jwt.Kid, cancellationToken) switch
+        {
+            JwksCache.KeyLookup.Found => (null, jwt),
+            JwksCache.KeyLookup.JwksUnavailable => (AuthFailureReasons.JwksUnavailable, null),
+            _ => (AuthFailureReasons.UnknownKid, null),
+        };
+    }
+
+    private static JsonWebToken? Parse(string token)
+    {
         try
         {
-            if (token.Length > MaxTokenLength)
-            {
-                return AuthFailureReasons.Malformed;
-            }
-
-            jwt = new JsonWebToken(token);
+            return token.Length > MaxTokenLength ? null : new JsonWebToken(token);
         }
         catch (Exception ex) when (ex is ArgumentException or SecurityTokenMalformedException or System.Text.Json.JsonException)
         {
-            return AuthFailureReasons.Malformed;
+            return null;
         }
+    }
 
+    /// <summary>The pre-flight's checks before any network I/O: header (encryption, crit, embedded keys, jku), issuer, alg, kid.</summary>
+    private string? CheckBeforeKeyLookup(JsonWebToken jwt, out TrustedClient? client)
+    {
+        client = null;
         if (jwt.IsEncrypted)
         {
             return AuthFailureReasons.Encrypted;
@@ -109,13 +130,13 @@ public sealed partial class CdsJwtBearerEvents(
             return AuthFailureReasons.Malformed;
         }
 
-        var client = string.IsNullOrEmpty(issuer) ? null : registry.Find(issuer);
+        client = string.IsNullOrEmpty(issuer) ? null : registry.Find(issuer);
         if (client is null)
         {
             return AuthFailureReasons.UnknownIssuer;
         }
 
-        if (!client.Algorithms.Contains(jwt.Alg, StringComparer.Ordinal))
+        if (!ContainsOrdinal(client.Algorithms, jwt.Alg))
         {
             return AuthFailureReasons.Algorithm;
         }
@@ -137,12 +158,7 @@ public sealed partial class CdsJwtBearerEvents(
             return AuthFailureReasons.JkuNotRegistered;
         }
 
-        return await keys.EnsureKeyAsync(client, jwt.Kid, cancellationToken) switch
-        {
-            JwksCache.KeyLookup.Found => null,
-            JwksCache.KeyLookup.JwksUnavailable => AuthFailureReasons.JwksUnavailable,
-            _ => AuthFailureReasons.UnknownKid,
-        };
+        return null;
     }
 
     /// <summary>
@@ -151,6 +167,61 @@ public sealed partial class CdsJwtBearerEvents(
     /// header, since JsonWebToken does not check it.
     /// </summary>
     internal static string? CriticalHeaderProblem(string encodedHeader)
+    {
+        ArgumentNullException.ThrowIfNull(encodedHeader);
+        // Almost every header has no crit: prove that with a reader over a stack buffer (escaped member names are
+        // compared unescaped), and take the full check below only when it cannot.
+        return HasNoCriticalMember(encodedHeader) ? null : FullCriticalHeaderCheck(encodedHeader);
+    }
+
+    /// <summary>
+    /// True only when the header decodes to one JSON object, with nothing after it, none of whose top-level members is
+    /// named <c>crit</c>. Anything else (a crit, an oddity, an error) answers false, and the full check decides exactly
+    /// as it always has.
+    /// </summary>
+    private static bool HasNoCriticalMember(string encodedHeader)
+    {
+        const int StackLimit = 1024;
+        var maxLength = System.Buffers.Text.Base64Url.GetMaxDecodedLength(encodedHeader.Length);
+        if (maxLength > StackLimit)
+        {
+            return false;
+        }
+
+        Span<byte> buffer = stackalloc byte[StackLimit];
+        if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(encodedHeader, buffer, out var length))
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(buffer[..length]);
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("crit"u8))
+                {
+                    return false;
+                }
+
+                reader.Read();
+                reader.Skip();
+            }
+
+            return reader.TokenType == System.Text.Json.JsonTokenType.EndObject && reader.CurrentDepth == 0 && !reader.Read();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string? FullCriticalHeaderCheck(string encodedHeader)
     {
         byte[] header;
         try
@@ -231,14 +302,13 @@ public sealed partial class CdsJwtBearerEvents(
         }
 
         // JwtBearer checked the union of all issuers' algorithms; this issuer's own list is narrower.
-        if (!client.Algorithms.Contains(jwt.Alg, StringComparer.Ordinal))
+        if (!ContainsOrdinal(client.Algorithms, jwt.Alg))
         {
             return AuthFailureReasons.Algorithm;
         }
 
         // CDS Hooks 2.0: aud is the URL of the service endpoint being invoked. Taken from configuration, never from Host.
-        var expectedAudience = ExpectedAudience(context.HttpContext.Request);
-        if (expectedAudience is null || !jwt.Audiences.Contains(expectedAudience, StringComparer.Ordinal))
+        if (!HasExpectedAudience(jwt, context.HttpContext.Request))
         {
             return AuthFailureReasons.Audience;
         }
@@ -261,7 +331,7 @@ public sealed partial class CdsJwtBearerEvents(
         }
 
         if (client.Tenants.Count > 0
-            && !(jwt.TryGetPayloadValue<string>("tenant", out var tenant) && client.Tenants.Contains(tenant, StringComparer.Ordinal)))
+            && !(jwt.TryGetPayloadValue<string>("tenant", out var tenant) && ContainsOrdinal(client.Tenants, tenant)))
         {
             return AuthFailureReasons.Tenant;
         }
@@ -281,10 +351,43 @@ public sealed partial class CdsJwtBearerEvents(
         return null;
     }
 
-    private string? ExpectedAudience(HttpRequest request)
+    /// <summary>
+    /// True when one of the token's audiences is exactly <c>{PublicBaseUrl}{path}</c> (ordinal), compared in place
+    /// rather than by building the expected string on every call.
+    /// </summary>
+    private bool HasExpectedAudience(JsonWebToken jwt, HttpRequest request)
     {
-        var baseUrl = options.Value.PublicBaseUrl?.TrimEnd('/');
-        return string.IsNullOrEmpty(baseUrl) ? null : baseUrl + request.Path.ToUriComponent();
+        var baseUrl = options.Value.PublicBaseUrl.AsSpan().TrimEnd('/');
+        if (baseUrl.IsEmpty)
+        {
+            return false;
+        }
+
+        var path = request.Path.ToUriComponent();
+        foreach (var audience in jwt.Audiences)
+        {
+            if (audience is not null && audience.Length == baseUrl.Length + path.Length
+                && audience.AsSpan(0, baseUrl.Length).SequenceEqual(baseUrl) && audience.AsSpan(baseUrl.Length).SequenceEqual(path))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Ordinal membership without LINQ's enumerator and comparer on every call.</summary>
+    private static bool ContainsOrdinal(IReadOnlyList<string> values, string? value)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (string.Equals(values[i], value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public override Task AuthenticationFailed(AuthenticationFailedContext context)

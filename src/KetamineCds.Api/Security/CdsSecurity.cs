@@ -51,6 +51,9 @@ public static partial class CdsSecurity
                 jwt.SaveToken = false;
                 jwt.IncludeErrorDetails = false;
                 jwt.RefreshOnIssuerKeyNotFound = false;
+                // The same validation as JwtBearer's default JsonWebTokenHandler, without parsing the token a second time.
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(new PreparsedTokenHandler { MapInboundClaims = false });
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidateIssuer = true,

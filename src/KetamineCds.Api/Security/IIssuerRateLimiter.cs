@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -19,28 +20,35 @@ public interface IIssuerRateLimiter
     ValueTask<RateLimitDecision> AcquireAsync(string partition, CancellationToken cancellationToken);
 }
 
-/// <summary>One instance's fixed windows (System.Threading.RateLimiting), one per partition; partitions are bounded by the configured issuers.</summary>
+/// <summary>
+/// One instance's fixed windows (System.Threading.RateLimiting), one per partition; partitions are bounded by the
+/// configured issuers (the partition is a verified <c>iss</c>, or "unsigned"). The partition's limiter is found with a
+/// lock-free look-up, and an admitted call gets the limiter's shared successful lease: nothing is allocated per admitted
+/// call (PartitionedRateLimiter ran its partitioner delegate and took one global lock on every call).
+/// </summary>
 public sealed class InMemoryIssuerRateLimiter : IIssuerRateLimiter, IDisposable
 {
-    private readonly PartitionedRateLimiter<string> limiter;
+    private readonly ConcurrentDictionary<string, FixedWindowRateLimiter> limiters = new(StringComparer.Ordinal);
+    private readonly FixedWindowRateLimiterOptions window;
 
     public InMemoryIssuerRateLimiter(IOptions<CdsSecurityOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value.RateLimit;
-        limiter = PartitionedRateLimiter.Create<string, string>(partition => RateLimitPartition.GetFixedWindowLimiter(partition, _ =>
-            new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = settings.PermitLimit,
-                Window = TimeSpan.FromSeconds(settings.WindowSeconds),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        window = new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = settings.PermitLimit,
+            Window = TimeSpan.FromSeconds(settings.WindowSeconds),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
     }
 
     public ValueTask<RateLimitDecision> AcquireAsync(string partition, CancellationToken cancellationToken)
     {
-        using var lease = limiter.AttemptAcquire(partition);
+        ArgumentNullException.ThrowIfNull(partition);
+        var limiter = limiters.GetOrAdd(partition, static (_, options) => new FixedWindowRateLimiter(options), window);
+        using var lease = limiter.AttemptAcquire();
         if (lease.IsAcquired)
         {
             return ValueTask.FromResult(RateLimitDecision.Allow);
@@ -50,5 +58,11 @@ public sealed class InMemoryIssuerRateLimiter : IIssuerRateLimiter, IDisposable
             lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1)));
     }
 
-    public void Dispose() => limiter.Dispose();
+    public void Dispose()
+    {
+        foreach (var limiter in limiters.Values)
+        {
+            limiter.Dispose();
+        }
+    }
 }

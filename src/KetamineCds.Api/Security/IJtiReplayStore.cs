@@ -21,7 +21,11 @@ public interface IJtiReplayStore
     ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 }
 
-/// <summary>Single-instance replay store; expired entries are swept as new ones arrive.</summary>
+/// <summary>
+/// Single-instance replay store; expired entries are swept as new ones arrive. Per call it allocates the dictionary
+/// entry and nothing else (the issuer and jti strings are the token's own), and it keeps its own count: a
+/// ConcurrentDictionary's Count takes every one of its locks, which would serialize all calls on every call.
+/// </summary>
 public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
 {
     /// <summary>Upper bound on remembered tokens; beyond it new tokens are refused rather than memory growing without limit.</summary>
@@ -29,24 +33,30 @@ public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
 
     private readonly ConcurrentDictionary<(string Issuer, string Jti), DateTimeOffset> seen = new();
     private long nextSweepTicks;
+    private int count;
 
     /// <summary>Token ids remembered now (expired ones until the next sweep).</summary>
-    public int Count => seen.Count;
+    public int Count => Volatile.Read(ref count);
 
     public ValueTask<bool> TryRememberAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         Sweep(now);
-        if (seen.Count >= Capacity)
+        var key = (issuer, jti);
+
+        // Reserve a slot first, so concurrent callers can never take the store past its capacity.
+        if (Interlocked.Increment(ref count) > Capacity)
         {
+            Interlocked.Decrement(ref count);
             return ValueTask.FromResult(false);
         }
 
-        var key = (issuer, jti);
         if (seen.TryAdd(key, expiresAt))
         {
             return ValueTask.FromResult(true);
         }
+
+        Interlocked.Decrement(ref count);
 
         // A remembered entry that has expired may be reused (its token could no longer validate anyway).
         if (seen.TryGetValue(key, out var existing) && existing < now && seen.TryUpdate(key, expiresAt, existing))
@@ -67,9 +77,9 @@ public sealed class InMemoryJtiReplayStore(TimeProvider time) : IJtiReplayStore
 
         foreach (var entry in seen)
         {
-            if (entry.Value < now)
+            if (entry.Value < now && seen.TryRemove(entry))
             {
-                seen.TryRemove(entry);
+                Interlocked.Decrement(ref count);
             }
         }
     }

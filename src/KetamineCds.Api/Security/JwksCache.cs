@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -26,6 +28,7 @@ public sealed partial class JwksCache(
     public const int MaxJwksBytes = 256 * 1024;
 
     private readonly ConcurrentDictionary<string, IssuerKeys> issuers = new(StringComparer.Ordinal);
+    private readonly ConditionalWeakTable<TrustedClient, FrozenDictionary<string, SecurityKey[]>> inlineIndexes = [];
 
     /// <summary>Outcome of making sure a kid's key is at hand.</summary>
     public enum KeyLookup
@@ -38,38 +41,42 @@ public sealed partial class JwksCache(
     /// <summary>
     /// Makes sure the key named <paramref name="kid"/> is in the cache for <paramref name="client"/>, fetching the
     /// registered JWKS (awaited) when the cache is empty or stale, or once per interval when the kid is unknown.
+    /// A key already cached answers synchronously, without allocating (the per-call path of every signed request).
     /// </summary>
-    public async Task<KeyLookup> EnsureKeyAsync(TrustedClient client, string kid, CancellationToken cancellationToken)
+    public ValueTask<KeyLookup> EnsureKeyAsync(TrustedClient client, string kid, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (client.InlineKeys.Any(k => k.Kid == kid))
+        if (InlineIndex(client).ContainsKey(kid))
         {
-            return KeyLookup.Found;
+            return ValueTask.FromResult(KeyLookup.Found);
         }
 
         if (client.JwksUrl is null)
         {
-            return KeyLookup.UnknownKid;
+            return ValueTask.FromResult(KeyLookup.UnknownKid);
         }
 
-        var state = issuers.GetOrAdd(client.Issuer, _ => new IssuerKeys());
-        var settings = options.Value;
-        var now = time.GetUtcNow();
+        var state = issuers.GetOrAdd(client.Issuer, static _ => new IssuerKeys());
         var snapshot = state.Keys;
-        var stale = snapshot is null || now - state.FetchedAt > TimeSpan.FromSeconds(settings.JwksCacheSeconds);
-        if (!stale && snapshot!.Any(k => k.Kid == kid))
+        if (snapshot is not null && !IsStale(snapshot, time.GetUtcNow()) && snapshot.ByKid.ContainsKey(kid))
         {
-            return KeyLookup.Found;
+            return ValueTask.FromResult(KeyLookup.Found);
         }
 
+        return new ValueTask<KeyLookup>(RefreshAsync(client, client.JwksUrl, state, kid, cancellationToken));
+    }
+
+    private async Task<KeyLookup> RefreshAsync(TrustedClient client, Uri jwksUrl, IssuerKeys state, string kid, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
         await state.Gate.WaitAsync(cancellationToken);
         try
         {
             // Another request may have fetched while this one waited.
-            now = time.GetUtcNow();
-            snapshot = state.Keys;
-            stale = snapshot is null || now - state.FetchedAt > TimeSpan.FromSeconds(settings.JwksCacheSeconds);
-            if (!stale && snapshot!.Any(k => k.Kid == kid))
+            var now = time.GetUtcNow();
+            var snapshot = state.Keys;
+            var stale = snapshot is null || IsStale(snapshot, now);
+            if (!stale && snapshot!.ByKid.ContainsKey(kid))
             {
                 return KeyLookup.Found;
             }
@@ -85,17 +92,18 @@ public sealed partial class JwksCache(
                 state.LastForcedRefresh = now;
             }
 
-            var fetched = await FetchAsync(client.JwksUrl, cancellationToken);
+            var fetched = await FetchAsync(jwksUrl, cancellationToken);
             if (fetched is null)
             {
                 // Keep serving the keys we had: an EHR's JWKS outage must not lock out keys we already trust.
-                return snapshot?.Any(k => k.Kid == kid) == true ? KeyLookup.Found : KeyLookup.JwksUnavailable;
+                return snapshot?.ByKid.ContainsKey(kid) == true ? KeyLookup.Found : KeyLookup.JwksUnavailable;
             }
 
-            state.Keys = fetched;
-            state.FetchedAt = now;
+            // Published whole, so a reader sees the old set or the new one, never a mix. A kid the new set no longer
+            // lists is gone from here on: a key the EHR withdrew is not trusted a moment longer.
+            state.Keys = new KeySnapshot(Index(fetched), now);
             Log.JwksFetched(logger, client.Issuer, fetched.Count);
-            return fetched.Any(k => k.Kid == kid) ? KeyLookup.Found : KeyLookup.UnknownKid;
+            return state.Keys.ByKid.ContainsKey(kid) ? KeyLookup.Found : KeyLookup.UnknownKid;
         }
         finally
         {
@@ -103,13 +111,44 @@ public sealed partial class JwksCache(
         }
     }
 
-    /// <summary>The keys currently trusted for <paramref name="client"/> with this kid (no I/O: used by the key resolver).</summary>
-    public IEnumerable<SecurityKey> KeysFor(TrustedClient client, string? kid)
+    /// <summary>
+    /// The keys currently trusted for <paramref name="client"/> with this kid (no I/O, no allocation: used by the key
+    /// resolver on every call). The same key objects every time, so IdentityModel's signature-provider cache (keyed by
+    /// the key's thumbprint) keeps one verifier per key and the key material is imported once, not per call.
+    /// </summary>
+    public IReadOnlyList<SecurityKey> KeysFor(TrustedClient client, string? kid)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var cached = issuers.TryGetValue(client.Issuer, out var state) ? state.Keys ?? [] : [];
-        return client.InlineKeys.Concat(cached).Where(k => string.Equals(k.Kid, kid, StringComparison.Ordinal));
+        if (kid is null)
+        {
+            return [];
+        }
+
+        var inline = InlineIndex(client).GetValueOrDefault(kid);
+        var fetched = issuers.TryGetValue(client.Issuer, out var state) ? state.Keys?.ByKid.GetValueOrDefault(kid) : null;
+        return (inline, fetched) switch
+        {
+            (null, null) => [],
+            (_, null) => inline,
+            (null, _) => fetched,
+            _ => [.. inline, .. fetched],
+        };
     }
+
+    private bool IsStale(KeySnapshot snapshot, DateTimeOffset now) =>
+        now - snapshot.FetchedAt > TimeSpan.FromSeconds(options.Value.JwksCacheSeconds);
+
+    /// <summary>A client's configured keys by kid, built once per client (the registry is fixed at start-up).</summary>
+    private FrozenDictionary<string, SecurityKey[]> InlineIndex(TrustedClient client) =>
+        client.InlineKeys.Count == 0 ? Empty : inlineIndexes.GetValue(client, static c => Index(c.InlineKeys));
+
+    private static FrozenDictionary<string, SecurityKey[]> Index(IReadOnlyList<JsonWebKey> keys) =>
+        keys.Where(k => !string.IsNullOrEmpty(k.Kid))
+            .GroupBy(k => k.Kid, StringComparer.Ordinal)
+            .ToFrozenDictionary(g => g.Key, g => g.ToArray<SecurityKey>(), StringComparer.Ordinal);
+
+    private static readonly FrozenDictionary<string, SecurityKey[]> Empty =
+        new Dictionary<string, SecurityKey[]>(StringComparer.Ordinal).ToFrozenDictionary(StringComparer.Ordinal);
 
     private async Task<IReadOnlyList<JsonWebKey>?> FetchAsync(Uri jwksUrl, CancellationToken cancellationToken)
     {
@@ -170,12 +209,13 @@ public sealed partial class JwksCache(
     {
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
-        public volatile IReadOnlyList<JsonWebKey>? Keys;
-
-        public DateTimeOffset FetchedAt { get; set; }
+        public volatile KeySnapshot? Keys;
 
         public DateTimeOffset LastForcedRefresh { get; set; } = DateTimeOffset.MinValue;
     }
+
+    /// <summary>One fetched JWKS, indexed by kid, and when it was fetched.</summary>
+    private sealed record KeySnapshot(FrozenDictionary<string, SecurityKey[]> ByKid, DateTimeOffset FetchedAt);
 
     private static partial class Log
     {
