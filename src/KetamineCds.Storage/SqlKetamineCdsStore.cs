@@ -57,6 +57,9 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
     /// <summary>Opens a connection ready for use (pragmas set for SQLite).</summary>
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>Opens a connection for reading only (SQLite: without the per-open durability pragmas a read does not need).</summary>
+    protected virtual Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
+
     /// <summary>Serializes writers where the database would otherwise make them wait (SQLite: one writer at a time).</summary>
     protected virtual ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IDisposable?>(null);
 
@@ -98,7 +101,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
     /// <summary>The schema version in the database (for tests and operators).</summary>
     public async Task<int> SchemaVersionAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
@@ -114,26 +117,65 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
         await using var connection = await OpenAsync(cancellationToken);
         using var gate = await EnterWriteAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var card in cards)
+        if (connection.CanCreateBatch)
         {
-            await using var insert = Command(connection, transaction,
-                """
-                INSERT INTO card_ledger (card_uuid, service_id, hook_instance, patient_hash, user_id, finding, numbers_json, issued_at_ms)
-                VALUES (@uuid, @service, @hook, @patient, @user, @finding, @numbers, @at)
-                ON CONFLICT (card_uuid) DO NOTHING
-                """,
-                ("uuid", Key(card.CardUuid)), ("service", card.ServiceId), ("hook", card.HookInstance), ("patient", card.PatientHash),
-                ("user", card.UserId), ("finding", card.Numbers.Finding), ("numbers", JsonSerializer.Serialize(card.Numbers, Json)),
-                ("at", card.IssuedAt.ToUnixTimeMilliseconds()));
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            // PostgreSQL: the batch's inserts travel in one round trip (Npgsql pipelines a DbBatch), not one per card.
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = transaction;
+            foreach (var card in cards)
+            {
+                var insert = batch.CreateBatchCommand();
+                insert.CommandText = InsertCardSql;
+                foreach (var (name, value) in CardValues(card))
+                {
+                    var parameter = insert.CreateParameter();
+                    parameter.ParameterName = "@" + name;
+                    parameter.Value = value ?? DBNull.Value;
+                    insert.Parameters.Add(parameter);
+                }
+
+                batch.BatchCommands.Add(insert);
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            // SQLite (no DbBatch): one statement, parsed and prepared once, its parameters rebound for every card.
+            await using var insert = Command(connection, transaction, InsertCardSql, CardValues(cards[0]));
+            await insert.PrepareAsync(cancellationToken);
+            foreach (var card in cards)
+            {
+                var values = CardValues(card);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    insert.Parameters[i].Value = values[i].Value ?? DBNull.Value;
+                }
+
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
 
+    private const string InsertCardSql =
+        """
+        INSERT INTO card_ledger (card_uuid, service_id, hook_instance, patient_hash, user_id, finding, numbers_json, issued_at_ms)
+        VALUES (@uuid, @service, @hook, @patient, @user, @finding, @numbers, @at)
+        ON CONFLICT (card_uuid) DO NOTHING
+        """;
+
+    private static (string Name, object? Value)[] CardValues(IssuedCard card) =>
+    [
+        ("uuid", Key(card.CardUuid)), ("service", card.ServiceId), ("hook", card.HookInstance), ("patient", card.PatientHash),
+        ("user", card.UserId), ("finding", card.Numbers.Finding), ("numbers", JsonSerializer.Serialize(card.Numbers, Json)),
+        ("at", card.IssuedAt.ToUnixTimeMilliseconds()),
+    ];
+
     public async Task<IssuedCard?> FindCardAsync(Guid cardUuid, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null, $"SELECT {CardColumns} FROM card_ledger c WHERE c.card_uuid = @uuid", ("uuid", Key(cardUuid)));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadCard(reader, 0) : null;
@@ -192,7 +234,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<IReadOnlyList<StoredFeedback>> FeedbackForCardAsync(Guid cardUuid, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             $"""
             SELECT {FeedbackColumns}, {CardColumns}
@@ -211,7 +253,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<IReadOnlyList<OverrideRecord>> OverridesAsync(string patientHash, string findingCode, string reasonSystem, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             """
             SELECT f.card_uuid, c.numbers_json, f.reason_system, f.reason_code, f.reason_display, c.user_id, f.client_subject, f.client_issuer, f.effective_at_ms
@@ -239,7 +281,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<FindingReview?> LatestAsync(string patientHash, string findingCode, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             """
             SELECT f.outcome, f.reason_code, f.reason_display, c.user_id, f.client_subject, f.client_issuer, f.effective_at_ms
@@ -261,7 +303,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<StoreCounts> CountsAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             """
             SELECT (SELECT COUNT(*) FROM card_ledger),

@@ -4,9 +4,18 @@ using KetamineCds.Benchmarks;
 // Not part of the test run. Run: dotnet run -c Release --project tests/KetamineCds.Benchmarks
 //   -- --job short --filter '*'   BenchmarkDotNet (mean, allocation per call)
 //   -- stages [N]                 a quick in-process breakdown of one order-sign by stage (N calls, default 2000)
+//   -- feedback [N] [S]           the feedback store per call: ledger writes and the snooze step (N calls, default
+//                                 20000; S = snooze look-up cache seconds, default 30, 0 = no cache)
 if (args.Length > 0 && args[0] == "stages")
 {
     StageTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "feedback")
+{
+    FeedbackStoreTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30);
     return;
 }
 

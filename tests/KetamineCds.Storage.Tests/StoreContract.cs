@@ -4,7 +4,7 @@ namespace KetamineCds.Storage.Tests;
 /// The contract every store keeps, run against SQLite and against a real PostgreSQL server: the same tests, the same
 /// expectations. A store that passes here can back the service.
 /// </summary>
-public abstract class StoreContract : IAsyncLifetime
+public abstract partial class StoreContract : IAsyncLifetime
 {
     protected const string OurReasons = "http://ketaminecds.org/fhir/CodeSystem/ketamine-cds-override-reason";
     protected static readonly DateTimeOffset Monday = new(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
