@@ -4,7 +4,8 @@ namespace KetamineCds.Storage.Tests;
 
 /// <summary>
 /// Part of the store contract (run against SQLite and PostgreSQL): the snooze look-up cache and the batched
-/// ledger write. The cache may show an alert an override elsewhere would have snoozed (until its entry expires), never hide one; the batch writes every row.
+/// ledger write. The cache may show an alert an override elsewhere would have snoozed (until its entry expires), never
+/// hide one; the batch writes every row.
 /// </summary>
 public abstract partial class StoreContract
 {
