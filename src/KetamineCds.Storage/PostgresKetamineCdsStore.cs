@@ -17,7 +17,14 @@ public sealed class PostgresKetamineCdsStore(string connectionString) : SqlKetam
     private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(
         string.IsNullOrWhiteSpace(connectionString) ? throw new ArgumentException("A PostgreSQL connection string is required.", nameof(connectionString)) : connectionString);
 
+    // Another constant of our own: ledger writes share it, feedback writes hold it alone (SqlKetamineCdsStore.LedgerLinkLockSql).
+    private const long FeedbackLinkLockKey = 0x4B65_7446_6264;
+
     public override string Provider => "postgres";
+
+    protected override string LedgerLinkLockSql => $"SELECT pg_advisory_xact_lock_shared({FeedbackLinkLockKey})";
+
+    protected override string FeedbackLinkLockSql => $"SELECT pg_advisory_xact_lock({FeedbackLinkLockKey})";
 
     protected override string MigrationLockSql => $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
 

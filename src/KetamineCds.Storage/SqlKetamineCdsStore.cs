@@ -14,8 +14,9 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>
-    /// Migrations, in order; each runs once, in a transaction, recorded in schema_version. Statements are written to
-    /// be harmless if repeated (IF NOT EXISTS), so an interrupted start-up can simply start again. Add, never edit.
+    /// Migrations, in order; each runs once, in a transaction, recorded in schema_version. Both databases roll DDL back
+    /// with the transaction, so an interrupted start-up leaves the previous version and simply starts again; statements
+    /// are also written to be harmless if repeated where the SQL allows (IF NOT EXISTS). Add, never edit.
     /// </summary>
     protected static IReadOnlyList<string[]> Migrations { get; } =
     [
@@ -50,6 +51,24 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
                 PRIMARY KEY (card_uuid, outcome, outcome_ts_ms))
             """,
         ],
+
+        // 2: the snooze and review look-ups start from the patient's feedback (few rows) instead of every card the
+        // patient was ever shown (version 1 scanned card_ledger by (patient_hash, finding), so a look-up grew with the
+        // patient's history). The card's patient and finding are copied onto its feedback: at receipt when the card is
+        // known, else when the card's ledger row arrives (RecordAsync). The ledger index is dropped: no query reads the
+        // ledger by patient any more, and every card written paid for it (one more random index page per row).
+        [
+            "ALTER TABLE feedback ADD COLUMN patient_hash TEXT NULL",
+            "ALTER TABLE feedback ADD COLUMN finding TEXT NULL",
+            """
+            UPDATE feedback SET
+                patient_hash = (SELECT c.patient_hash FROM card_ledger c WHERE c.card_uuid = feedback.card_uuid),
+                finding = (SELECT c.finding FROM card_ledger c WHERE c.card_uuid = feedback.card_uuid)
+            WHERE patient_hash IS NULL
+            """,
+            "CREATE INDEX IF NOT EXISTS ix_feedback_patient_finding ON feedback (patient_hash, finding, effective_at_ms)",
+            "DROP INDEX IF EXISTS ix_card_ledger_patient_finding",
+        ],
     ];
 
     public abstract string Provider { get; }
@@ -57,8 +76,21 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
     /// <summary>Opens a connection ready for use (pragmas set for SQLite).</summary>
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>Opens a connection for reading only (SQLite: without the per-open durability pragmas a read does not need).</summary>
+    protected virtual Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
+
     /// <summary>Serializes writers where the database would otherwise make them wait (SQLite: one writer at a time).</summary>
     protected virtual ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IDisposable?>(null);
+
+    /// <summary>
+    /// Run first in a ledger write (shared) and in a feedback write (exclusive) where writers can overlap (PostgreSQL):
+    /// feedback saved while the ledger row of its card is being written would otherwise read "unknown card" and the
+    /// ledger write would not yet see the feedback to link, leaving it unlinked. SQLite has one writer at a time.
+    /// </summary>
+    protected virtual string LedgerLinkLockSql => "";
+
+    /// <inheritdoc cref="LedgerLinkLockSql"/>
+    protected virtual string FeedbackLinkLockSql => "";
 
     /// <summary>Run first inside the migration transaction: takes a lock so that two instances never migrate at once.</summary>
     protected abstract string MigrationLockSql { get; }
@@ -98,7 +130,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
     /// <summary>The schema version in the database (for tests and operators).</summary>
     public async Task<int> SchemaVersionAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
@@ -114,26 +146,97 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
         await using var connection = await OpenAsync(cancellationToken);
         using var gate = await EnterWriteAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var card in cards)
+        if (connection.CanCreateBatch)
         {
-            await using var insert = Command(connection, transaction,
-                """
-                INSERT INTO card_ledger (card_uuid, service_id, hook_instance, patient_hash, user_id, finding, numbers_json, issued_at_ms)
-                VALUES (@uuid, @service, @hook, @patient, @user, @finding, @numbers, @at)
-                ON CONFLICT (card_uuid) DO NOTHING
-                """,
-                ("uuid", Key(card.CardUuid)), ("service", card.ServiceId), ("hook", card.HookInstance), ("patient", card.PatientHash),
-                ("user", card.UserId), ("finding", card.Numbers.Finding), ("numbers", JsonSerializer.Serialize(card.Numbers, Json)),
-                ("at", card.IssuedAt.ToUnixTimeMilliseconds()));
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            // PostgreSQL: the batch's inserts travel in one round trip (Npgsql pipelines a DbBatch), not one per card.
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = transaction;
+            if (LedgerLinkLockSql.Length > 0)
+            {
+                AddBatchCommand(batch, LedgerLinkLockSql, []);
+            }
+
+            foreach (var card in cards)
+            {
+                var values = CardValues(card);
+                AddBatchCommand(batch, InsertCardSql, values);
+                AddBatchCommand(batch, LinkFeedbackSql, values.AsSpan(0, LinkFeedbackParameters));
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            // SQLite (no DbBatch): one statement, parsed and prepared once, its parameters rebound for every card.
+            var first = CardValues(cards[0]);
+            await using var insert = Command(connection, transaction, InsertCardSql, first);
+            await using var link = Command(connection, transaction, LinkFeedbackSql, first[..LinkFeedbackParameters]);
+            await insert.PrepareAsync(cancellationToken);
+            await link.PrepareAsync(cancellationToken);
+            foreach (var card in cards)
+            {
+                var values = CardValues(card);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    insert.Parameters[i].Value = values[i].Value ?? DBNull.Value;
+                    if (i < LinkFeedbackParameters)
+                    {
+                        link.Parameters[i].Value = values[i].Value ?? DBNull.Value;
+                    }
+                }
+
+                // Only a card new to the ledger can have feedback waiting for it (feedback on a known card is linked at receipt).
+                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+                {
+                    await link.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
 
+    private const string InsertCardSql =
+        """
+        INSERT INTO card_ledger (card_uuid, service_id, hook_instance, patient_hash, user_id, finding, numbers_json, issued_at_ms)
+        VALUES (@uuid, @service, @hook, @patient, @user, @finding, @numbers, @at)
+        ON CONFLICT (card_uuid) DO NOTHING
+        """;
+
+    /// <summary>Feedback that arrived before its card: give it the card's patient and finding (an index probe when there is none).</summary>
+    private const string LinkFeedbackSql =
+        "UPDATE feedback SET patient_hash = @patient, finding = @finding WHERE card_uuid = @uuid AND patient_hash IS NULL";
+
+    /// <summary>The first values of <see cref="CardValues"/> are the ones <see cref="LinkFeedbackSql"/> needs.</summary>
+    private const int LinkFeedbackParameters = 3;
+
+    private static (string Name, object? Value)[] CardValues(IssuedCard card) =>
+    [
+        ("uuid", Key(card.CardUuid)), ("patient", card.PatientHash), ("finding", card.Numbers.Finding),
+        ("service", card.ServiceId), ("hook", card.HookInstance), ("user", card.UserId),
+        ("numbers", JsonSerializer.Serialize(card.Numbers, Json)), ("at", card.IssuedAt.ToUnixTimeMilliseconds()),
+    ];
+
+    private static void AddBatchCommand(DbBatch batch, string sql, ReadOnlySpan<(string Name, object? Value)> values)
+    {
+        var command = batch.CreateBatchCommand();
+#pragma warning disable CA2100 // Every statement is a constant of this class; values travel only as parameters.
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var (name, value) in values)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        batch.BatchCommands.Add(command);
+    }
+
     public async Task<IssuedCard?> FindCardAsync(Guid cardUuid, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null, $"SELECT {CardColumns} FROM card_ledger c WHERE c.card_uuid = @uuid", ("uuid", Key(cardUuid)));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadCard(reader, 0) : null;
@@ -151,11 +254,23 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
         await using var connection = await OpenAsync(cancellationToken);
         using var gate = await EnterWriteAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (FeedbackLinkLockSql.Length > 0)
+        {
+            await ExecuteAsync(connection, transaction, FeedbackLinkLockSql, cancellationToken);
+        }
+
         foreach (var item in items)
         {
-            await using (var known = Command(connection, transaction, "SELECT COUNT(*) FROM card_ledger WHERE card_uuid = @uuid", ("uuid", Key(item.CardUuid))))
+            string? patientHash = null, finding = null;
+            await using (var known = Command(connection, transaction, "SELECT patient_hash, finding FROM card_ledger WHERE card_uuid = @uuid", ("uuid", Key(item.CardUuid))))
+            await using (var reader = await known.ExecuteReaderAsync(cancellationToken))
             {
-                if (Convert.ToInt64(await known.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    patientHash = reader.GetString(0);
+                    finding = reader.GetString(1);
+                }
+                else
                 {
                     unknown++;
                 }
@@ -166,8 +281,8 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
             await using var insert = Command(connection, transaction,
                 """
                 INSERT INTO feedback (card_uuid, outcome, outcome_ts_ms, service_id, reason_system, reason_code, reason_display, user_comment,
-                                      accepted_suggestions, client_issuer, client_subject, received_at_ms, effective_at_ms)
-                VALUES (@uuid, @outcome, @ts, @service, @rsystem, @rcode, @rdisplay, @comment, @suggestions, @iss, @sub, @received, @effective)
+                                      accepted_suggestions, client_issuer, client_subject, received_at_ms, effective_at_ms, patient_hash, finding)
+                VALUES (@uuid, @outcome, @ts, @service, @rsystem, @rcode, @rdisplay, @comment, @suggestions, @iss, @sub, @received, @effective, @patient, @finding)
                 ON CONFLICT (card_uuid, outcome, outcome_ts_ms) DO NOTHING
                 """,
                 ("uuid", Key(item.CardUuid)), ("outcome", OutcomeText(item.Outcome)), ("ts", outcomeMs), ("service", item.ServiceId),
@@ -175,7 +290,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
                 ("suggestions", JsonSerializer.Serialize(item.AcceptedSuggestions, Json)), ("iss", item.ClientIssuer), ("sub", item.ClientSubject),
                 ("received", receivedMs),
                 // A snooze runs from when the override happened, never from a time in the future the client may claim.
-                ("effective", Math.Min(outcomeMs, receivedMs)));
+                ("effective", Math.Min(outcomeMs, receivedMs)), ("patient", patientHash), ("finding", finding));
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
             {
                 stored++;
@@ -192,7 +307,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<IReadOnlyList<StoredFeedback>> FeedbackForCardAsync(Guid cardUuid, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             $"""
             SELECT {FeedbackColumns}, {CardColumns}
@@ -211,12 +326,12 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<IReadOnlyList<OverrideRecord>> OverridesAsync(string patientHash, string findingCode, string reasonSystem, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             """
             SELECT f.card_uuid, c.numbers_json, f.reason_system, f.reason_code, f.reason_display, c.user_id, f.client_subject, f.client_issuer, f.effective_at_ms
             FROM feedback f JOIN card_ledger c ON c.card_uuid = f.card_uuid
-            WHERE c.patient_hash = @patient AND c.finding = @finding AND f.outcome = 'overridden'
+            WHERE f.patient_hash = @patient AND f.finding = @finding AND f.outcome = 'overridden'
               AND f.reason_system = @system AND f.reason_code IS NOT NULL AND f.effective_at_ms >= @since
             ORDER BY f.effective_at_ms DESC
             LIMIT 50
@@ -239,12 +354,12 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<FindingReview?> LatestAsync(string patientHash, string findingCode, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             """
             SELECT f.outcome, f.reason_code, f.reason_display, c.user_id, f.client_subject, f.client_issuer, f.effective_at_ms
             FROM feedback f JOIN card_ledger c ON c.card_uuid = f.card_uuid
-            WHERE c.patient_hash = @patient AND c.finding = @finding
+            WHERE f.patient_hash = @patient AND f.finding = @finding
             ORDER BY f.effective_at_ms DESC, f.outcome DESC
             LIMIT 1
             """,
@@ -261,7 +376,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
 
     public async Task<StoreCounts> CountsAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, null,
             """
             SELECT (SELECT COUNT(*) FROM card_ledger),

@@ -79,6 +79,27 @@ public sealed class SqliteKetamineCdsStore : SqlKetamineCdsStore
         }
     }
 
+    /// <summary>
+    /// Reads skip the pragmas: synchronous only matters to commits (every write opens through <see cref="OpenAsync"/>,
+    /// which sets it again on the pooled handle), and a reader in WAL mode does not wait for the writer; the rare
+    /// SQLITE_BUSY (a checkpoint, recovery) is retried by Microsoft.Data.Sqlite for up to DefaultTimeout (30 s).
+    /// Saves one statement parse and execution per snooze look-up.
+    /// </summary>
+    protected override async Task<DbConnection> OpenReadAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     protected override async ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken)
     {
         await writer.WaitAsync(cancellationToken);

@@ -4,7 +4,7 @@ namespace KetamineCds.Storage.Tests;
 /// The contract every store keeps, run against SQLite and against a real PostgreSQL server: the same tests, the same
 /// expectations. A store that passes here can back the service.
 /// </summary>
-public abstract class StoreContract : IAsyncLifetime
+public abstract partial class StoreContract : IAsyncLifetime
 {
     protected const string OurReasons = "http://ketaminecds.org/fhir/CodeSystem/ketamine-cds-override-reason";
     protected static readonly DateTimeOffset Monday = new(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
@@ -15,6 +15,9 @@ public abstract class StoreContract : IAsyncLifetime
 
     /// <summary>A new store over an empty database, not yet initialized.</summary>
     protected abstract IKetamineCdsStore CreateStore();
+
+    /// <summary>Another empty database: a store over it (not initialized) and a way to run SQL on it as an older version would have.</summary>
+    protected abstract (IKetamineCdsStore Store, Func<string, Task> Sql) CreateEmptyDatabase();
 
     public async Task InitializeAsync()
     {
@@ -194,7 +197,7 @@ public abstract class StoreContract : IAsyncLifetime
         await Store.RecordAsync([card], CancellationToken.None);
         await Store.InitializeAsync(CancellationToken.None);
         await Store.InitializeAsync(CancellationToken.None);
-        Assert.Equal(1, await ((SqlKetamineCdsStore)Store).SchemaVersionAsync(CancellationToken.None));
+        Assert.Equal(2, await ((SqlKetamineCdsStore)Store).SchemaVersionAsync(CancellationToken.None));
         Assert.NotNull(await Store.FindCardAsync(card.CardUuid, CancellationToken.None));
     }
 
@@ -231,6 +234,19 @@ public sealed class SqliteStoreContractTests : StoreContract, IDisposable
 
     protected override IKetamineCdsStore CreateStore() => new SqliteKetamineCdsStore(Path.Combine(directory, "nested", "ketaminecds.db"));
 
+    protected override (IKetamineCdsStore Store, Func<string, Task> Sql) CreateEmptyDatabase()
+    {
+        var path = Path.Combine(directory, "older-" + Guid.NewGuid().ToString("N")[..8] + ".db");
+        return (new SqliteKetamineCdsStore(path), async sql =>
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await command.ExecuteNonQueryAsync();
+        });
+    }
+
     [ContractFact]
     public async Task The_database_file_is_created_on_first_use_in_WAL_mode()
     {
@@ -261,13 +277,26 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
 {
     protected override IKetamineCdsStore CreateStore() => new PostgresKetamineCdsStore(server.CreateDatabase());
 
+    protected override (IKetamineCdsStore Store, Func<string, Task> Sql) CreateEmptyDatabase()
+    {
+        var connectionString = server.CreateDatabase();
+        return (new PostgresKetamineCdsStore(connectionString), async sql =>
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await command.ExecuteNonQueryAsync();
+        });
+    }
+
     [ContractFact]
     public async Task Two_instances_starting_together_migrate_once()
     {
         var connection = server.CreateDatabase();
         var instances = Enumerable.Range(0, 4).Select(_ => new PostgresKetamineCdsStore(connection)).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.InitializeAsync(CancellationToken.None))));
-        Assert.Equal(1, await instances[0].SchemaVersionAsync(CancellationToken.None));
+        Assert.Equal(2, await instances[0].SchemaVersionAsync(CancellationToken.None));
         foreach (var instance in instances)
         {
             await instance.DisposeAsync();

@@ -31,7 +31,9 @@ public static class FeedbackServices
             return store;
         });
         services.AddSingleton<ICardLedger>(sp => sp.GetRequiredService<IKetamineCdsStore>());
-        services.AddSingleton<IFeedbackStore>(sp => sp.GetRequiredService<IKetamineCdsStore>());
+        // The snooze step and the feedback handler share one view, so this instance's own overrides invalidate its cache.
+        services.AddSingleton(sp => OverrideLookup(sp.GetRequiredService<IKetamineCdsStore>(),
+            sp.GetRequiredService<IOptions<FeedbackStoreOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IFindingReviewStore>(sp => sp.GetRequiredService<IKetamineCdsStore>());
 
         // The override reasons our cards offer, from the same fhir-profiles artifacts as the rest of the knowledge.
@@ -45,6 +47,17 @@ public static class FeedbackServices
         services.AddHostedService<FeedbackRetention>();
         services.AddSingleton<CardReviewStep>();
         return services;
+    }
+
+    /// <summary>The feedback store as the snooze step and the feedback handler see it.</summary>
+    public static IFeedbackStore OverrideLookup(IKetamineCdsStore store, FeedbackStoreOptions settings, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(time);
+        return settings.SnoozeCacheSeconds > 0
+            ? new OverrideLookupCache(store, TimeSpan.FromSeconds(settings.SnoozeCacheSeconds), settings.SnoozeCacheMaxEntries, time)
+            : store;
     }
 
     /// <summary>Opens the store (creating or migrating the schema) before the service listens.</summary>

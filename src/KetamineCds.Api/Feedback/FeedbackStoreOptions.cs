@@ -30,6 +30,18 @@ public sealed class FeedbackStoreOptions
     [Range(10, 10_000)]
     public int SnoozeLookupTimeoutMs { get; set; } = 500;
 
+    /// <summary>
+    /// Seconds this instance remembers that a patient's finding has no override (so the snooze look-up is not repeated
+    /// on every call); 0 turns the cache off. Only "no override" is remembered: a stale entry can only show an alert
+    /// another instance's override would have snoozed, never hide one (docs/feedback-store.md, "Snooze look-up cache").
+    /// </summary>
+    [Range(0, 3600)]
+    public int SnoozeCacheSeconds { get; set; } = 30;
+
+    /// <summary>At most this many (patient, finding) entries in the snooze look-up cache; a full cache stops adding.</summary>
+    [Range(100, 10_000_000)]
+    public int SnoozeCacheMaxEntries { get; set; } = 100_000;
+
     /// <summary>Cards waiting to be written to the ledger; beyond this, cards are answered but not recorded (and counted).</summary>
     [Range(100, 1_000_000)]
     public int LedgerQueueCapacity { get; set; } = 10_000;

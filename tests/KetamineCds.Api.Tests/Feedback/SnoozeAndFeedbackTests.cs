@@ -2,8 +2,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using KetamineCds.Api.Tests.Support;
+using KetamineCds.Api.Feedback;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -243,4 +245,25 @@ public sealed class FeedbackValidationTests(CdsApplication app) : IClassFixture<
         Assert.Empty(await Service<KetamineCds.Storage.IFeedbackStore>().FeedbackForCardAsync(Guid.Parse("9368d37b-283f-44a0-93ea-547cebab93ed"), CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("3601")]
+    public void A_snooze_cache_period_below_zero_or_above_an_hour_stops_the_start(string seconds)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["KetamineCds:Storage:SnoozeCacheSeconds"] = seconds }).Build();
+        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddFeedbackStore().BuildServiceProvider();
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FeedbackStoreOptions>>().Value);
+        Assert.Contains("SnoozeCacheSeconds", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_snooze_cache_period_of_zero_asks_the_store_on_every_call()
+    {
+        var store = Service<KetamineCds.Storage.IKetamineCdsStore>();
+        Assert.Same(store, FeedbackServices.OverrideLookup(store, new FeedbackStoreOptions { SnoozeCacheSeconds = 0 }, TimeProvider.System));
+        Assert.IsType<KetamineCds.Storage.OverrideLookupCache>(FeedbackServices.OverrideLookup(store, new FeedbackStoreOptions(), TimeProvider.System));
+        // The service as configured by default answers look-ups through the cache, which the feedback handler shares.
+        Assert.IsType<KetamineCds.Storage.OverrideLookupCache>(Service<KetamineCds.Storage.IFeedbackStore>());
+    }
 }
