@@ -198,7 +198,10 @@ async Task Growth()
         {
             var payload = RealisticChart.Build(size);
             await CheckAnswer(service, payload);
-            var load = new LoadGenerator(RealisticChart.BuildForPatients(size, Math.Min(options.Patients, size >= 1000 ? 50 : options.Patients)), path, Token);
+            var patients = RealisticChart.BuildForPatients(size, Math.Min(options.Patients, size >= 1000 ? 50 : options.Patients));
+            var load = new LoadGenerator(patients, path, Token);
+            // Every patient once first (validation verdicts cached, as in compare), then 2 s more.
+            await load.RunAsync(service, options.Connections, TimeSpan.FromMinutes(5), patients.Length);
             await load.RunAsync(service, options.Connections, TimeSpan.FromSeconds(2));
             await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(2));
             var b = await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(options.Seconds));
