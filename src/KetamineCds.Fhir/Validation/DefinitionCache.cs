@@ -53,7 +53,7 @@ internal sealed class DefinitionCache
     public static string RunningSdkVersion { get; } =
         typeof(StructureDefinition).Assembly.GetName().Version?.ToString() ?? "unknown";
 
-    /// <summary>The SHA-256 of an authored artifact, as hex: the cache key of a profile's snapshot.</summary>
+    /// <summary>The SHA-256 of a JSON text, as hex: the cache key of a profile's snapshot, and of a validated Observation that carries no digest of its own bytes.</summary>
     public static string Hash(string json) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
 
     /// <summary>The cache embedded in this assembly, or null when absent or made by another SDK version.</summary>

@@ -294,7 +294,7 @@ public sealed class ProfileValidator
         // coding added); serializing it again to hash it cost more than the rest of reading it (docs/performance.md).
         var key = profile + "|" + (FhirJson.ContentKey(observation) is { } read
             ? "read:" + read
-            : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(FhirJson.Serialize(target)))));
+            : DefinitionCache.Hash(FhirJson.Serialize(target)));
         if (_results.TryGetValue(key, out var cached))
         {
             return cached;
