@@ -159,7 +159,17 @@ async Task Compare()
         double peakRss = 0;
         for (var r = 0; r < options.Rounds; r++)
         {
+            if (options.Rewarm > 0)
+            {
+                await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(options.Rewarm));
+            }
+
             var b = await load.RunAsync(bare, options.Connections, TimeSpan.FromSeconds(options.Seconds));
+            if (options.Rewarm > 0)
+            {
+                await load.RunAsync(service, options.Connections, TimeSpan.FromSeconds(options.Rewarm));
+            }
+
             var s = await load.RunAsync(service, options.Connections, TimeSpan.FromSeconds(options.Seconds));
             peakRss = Math.Max(peakRss, service.RssMb());
             rounds.Add((s, b));
@@ -225,8 +235,8 @@ async Task Soak()
     var errors = 0;
     var samples = new List<double>();
     var end = DateTime.UtcNow.AddMinutes(options.Minutes);
-    Console.WriteLine("| minute:second | RSS MB | req/s (last 10 s) | errors (cumulative) |");
-    Console.WriteLine("|---|---:|---:|---:|");
+    Console.WriteLine("| minute:second | RSS MB | req/s (last 10 s) | CPU ms/req (last 10 s) | errors (cumulative) |");
+    Console.WriteLine("|---|---:|---:|---:|---:|");
     var started = DateTime.UtcNow;
     while (DateTime.UtcNow < end)
     {
@@ -236,7 +246,7 @@ async Task Soak()
         var rss = service.RssMb();
         samples.Add(rss);
         var at = DateTime.UtcNow - started;
-        Console.WriteLine($"| {(int)at.TotalMinutes}:{at.Seconds:D2} | {rss:F0} | {phase.RequestsPerSecond:F0} | {errors} |");
+        Console.WriteLine($"| {(int)at.TotalMinutes}:{at.Seconds:D2} | {rss:F0} | {phase.RequestsPerSecond:F0} | {phase.CpuMsPerRequest:F3} | {errors} |");
     }
 
     var firstMinute = samples.Skip(6).Take(6).DefaultIfEmpty(samples.First()).Average();
@@ -343,6 +353,7 @@ internal sealed record HarnessOptions
     public int Resources { get; init; } = 100;
     public int SingleRequests { get; init; } = 2000;
     public int Minutes { get; init; } = 10;
+    public int Rewarm { get; init; } = 2;
     public int Patients { get; init; } = 1000;
     public bool Validation { get; init; } = true;
     public bool Signed { get; init; }
@@ -368,6 +379,7 @@ internal sealed record HarnessOptions
                 "--resources" => o with { Resources = NextInt() },
                 "--single-requests" => o with { SingleRequests = NextInt() },
                 "--minutes" => o with { Minutes = NextInt() },
+                "--rewarm" => o with { Rewarm = NextInt() },
                 "--patients" => o with { Patients = NextInt() },
                 "--validation" => o with { Validation = Next() != "off" },
                 "--signed" => o with { Signed = true },
