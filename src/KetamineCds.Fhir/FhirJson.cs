@@ -41,12 +41,15 @@ public static class FhirJson
     /// Reads one resource from EHR data, straight from the request's UTF-8 bytes (no string copy); null (with the reason)
     /// when it cannot be read at all.
     /// </summary>
-    public static Resource? ReadTolerant(JsonElement element, out string? error)
+    public static Resource? ReadTolerant(JsonElement element, out string? error) =>
+        ReadTolerant(JsonMarshal.GetRawUtf8Value(element), out error);
+
+    /// <summary>Reads one resource from EHR data given as its UTF-8 JSON (a split prefetch entry, an element's raw bytes).</summary>
+    public static Resource? ReadTolerant(ReadOnlySpan<byte> utf8, out string? error)
     {
         error = null;
         try
         {
-            var utf8 = JsonMarshal.GetRawUtf8Value(element);
             var digest = ContentDigest.Of(utf8);
             var seenClean = CleanReads.ContainsKey(digest);
             var reader = new Utf8JsonReader(utf8);

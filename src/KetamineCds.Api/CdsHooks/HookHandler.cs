@@ -3,6 +3,7 @@ using System.Text.Json;
 using KetamineCds.Api.Audit;
 using KetamineCds.Api.Feedback;
 using KetamineCds.Api.Infrastructure;
+using KetamineCds.Fhir.Data;
 
 namespace KetamineCds.Api.CdsHooks;
 
@@ -28,10 +29,11 @@ public sealed class HookHandler(
         }
 
         JsonDocument? document;
+        SplitRequest? split;
         RequestError? readError;
         using (CdsTelemetry.Time("parse", serviceId))
         {
-            (document, readError) = await reader.ReadAsync(http, "hook request", cancellationToken);
+            (document, split, readError) = await reader.ReadHookAsync(http, cancellationToken);
         }
 
         if (readError is not null)
@@ -41,7 +43,7 @@ public sealed class HookHandler(
 
         using (document)
         {
-            var outcome = await pipeline.RunAsync(service, document!.RootElement, cancellationToken, http.User.FindFirst("iss")?.Value);
+            var outcome = await pipeline.RunAsync(service, document!.RootElement, cancellationToken, http.User.FindFirst("iss")?.Value, split?.Bundles);
             if (reviewStep is not null && outcome is { Response: { } response, PatientId: { } patient, HookInstance: { } instance })
             {
                 // After rendering: quiet what was overridden, mark what was reviewed, record what is shown (docs/rules/override-and-snooze.md).

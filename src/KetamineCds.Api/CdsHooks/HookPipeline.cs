@@ -36,7 +36,10 @@ public sealed class HookPipeline(
     FhirServerPolicy? fhirServerPolicy = null)
 {
     /// <param name="callerIssuer">The verified issuer of the caller's JWT (null when signing is off in tests): it decides which FHIR servers the request may name.</param>
-    public async Task<HookOutcome> RunAsync(CdsService service, JsonElement root, CancellationToken cancellationToken, string? callerIssuer = null)
+    /// <param name="split">The prefetch Bundles' entries when the request was split (<see cref="JsonRequestReader.ReadHookAsync"/>):
+    /// <paramref name="root"/> is then the envelope, whose Bundles' entry arrays are empty.</param>
+    public async Task<HookOutcome> RunAsync(CdsService service, JsonElement root, CancellationToken cancellationToken, string? callerIssuer = null,
+        IReadOnlyDictionary<string, SplitBundle>? split = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         HookRequest request;
@@ -62,7 +65,7 @@ public sealed class HookPipeline(
         using (CdsTelemetry.Time("gather", service.Descriptor.Id))
         {
             gathered = await gatherer.GatherAsync(
-                new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server),
+                new GatherRequest(request.PatientId, request.Prefetch, request.DraftOrders, request.Selections, request.Server) { SplitPrefetch = split },
                 cancellationToken);
         }
 

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using KetamineCds.Api.CdsHooks;
+using KetamineCds.Fhir.Data;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -26,42 +27,65 @@ public sealed class JsonRequestReader(IOptions<CdsOptions> options)
     /// <summary>The parsed document (the caller disposes it), or the error to answer with.</summary>
     public async Task<(JsonDocument? Document, RequestError? Error)> ReadAsync(HttpContext http, string what, CancellationToken cancellationToken)
     {
+        var (document, _, error) = await ReadAsync(http, what, split: false, cancellationToken);
+        return (document, error);
+    }
+
+    /// <summary>
+    /// A hook request, read once (<see cref="PrefetchSplitter"/>): the document of its envelope (the caller disposes it)
+    /// and the prefetch Bundles' entries as they lie in the body, or the whole body's document when nothing was split.
+    /// The same checks and the same refusals as <see cref="ReadAsync(HttpContext, string, CancellationToken)"/>.
+    /// </summary>
+    public Task<(JsonDocument? Document, SplitRequest? Split, RequestError? Error)> ReadHookAsync(HttpContext http, CancellationToken cancellationToken) =>
+        ReadAsync(http, "hook request", split: true, cancellationToken);
+
+    private async Task<(JsonDocument? Document, SplitRequest? Split, RequestError? Error)> ReadAsync(HttpContext http, string what, bool split, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(http);
         if (!IsJson(http.Request.ContentType))
         {
-            return (null, new RequestError(StatusCodes.Status415UnsupportedMediaType, "not-supported", $"Send the {what} as application/json."));
+            return (null, null, new RequestError(StatusCodes.Status415UnsupportedMediaType, "not-supported", $"Send the {what} as application/json."));
         }
 
         var (body, bodyError) = await ReadBodyAsync(http, cancellationToken);
         if (bodyError is not null)
         {
-            return (null, bodyError);
+            return (null, null, bodyError);
         }
 
         if (!Utf8.IsValid(body.Span))
         {
-            return (null, new RequestError(StatusCodes.Status400BadRequest, "structure",
+            return (null, null, new RequestError(StatusCodes.Status400BadRequest, "structure",
                 $"The request body is not valid UTF-8 (first invalid byte at offset {FirstInvalidUtf8(body.Span)}). Send JSON as UTF-8 (RFC 8259 section 8.1)."));
         }
 
         var maxDepth = options.Value.MaxJsonDepth;
+        SplitRequest? splitRequest = null;
         try
         {
-            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = maxDepth });
+            // The splitter's one pass checks the grammar and the depth as the document's parse would, and throws the same.
+            if (split && PrefetchSplitter.Split(body, maxDepth) is { } parts)
+            {
+                splitRequest = parts;
+                http.Response.RegisterForDispose(parts);
+            }
+
+            // Without a split (nothing to split, or not a hook request) the whole body's parse is the grammar check.
+            var document = JsonDocument.Parse(splitRequest?.Envelope ?? body, new JsonDocumentOptions { MaxDepth = maxDepth });
             if (InvalidEscape(body.Span) is { } invalid)
             {
                 document.Dispose();
-                return (null, new RequestError(StatusCodes.Status400BadRequest, "structure", invalid));
+                return (null, null, new RequestError(StatusCodes.Status400BadRequest, "structure", invalid));
             }
 
-            return (document, null);
+            return (document, splitRequest, null);
         }
         catch (JsonException ex)
         {
             var reason = ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase)
                 ? $"The request JSON is nested deeper than {maxDepth} levels."
                 : "The request body is not valid JSON.";
-            return (null, new RequestError(StatusCodes.Status400BadRequest, "structure", reason));
+            return (null, null, new RequestError(StatusCodes.Status400BadRequest, "structure", reason));
         }
     }
 

@@ -27,7 +27,12 @@ public sealed record GatherRequest(
     IReadOnlyDictionary<string, JsonElement> Prefetch,
     JsonElement? DraftOrders,
     IReadOnlySet<string>? Selections,
-    FhirServerAccess? Server);
+    FhirServerAccess? Server)
+{
+    /// <summary>Prefetch Bundles split out of the request (<see cref="PrefetchSplitter"/>), by key: their entries are read
+    /// from here, the Bundle itself (type, links) from <see cref="Prefetch"/>.</summary>
+    public IReadOnlyDictionary<string, SplitBundle>? SplitPrefetch { get; init; }
+}
 
 /// <summary>The patient's data, or the keys that could not be had (the caller answers 412).</summary>
 public sealed record GatherResult(
@@ -75,7 +80,8 @@ public sealed class PatientDataGatherer(
                 "Observation" => observationScreen,
                 _ => null,
             };
-            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen);
+            var split = request.SplitPrefetch is { } splits && splits.TryGetValue(key.Key, out var b) ? b : null;
+            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen, split);
             sources[key.Key] = "prefetch";
             if (batch.State != PrefetchState.Complete)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 
@@ -38,11 +39,13 @@ public sealed record ResourceBatch(PrefetchState State, IReadOnlyList<Resource> 
 /// </summary>
 public static class PrefetchReader
 {
-    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null)
+    /// <param name="split">The key's entries when the request was split (<see cref="PrefetchSplitter"/>): then
+    /// <paramref name="value"/> is the Bundle from the envelope, whose own <c>entry</c> is empty.</param>
+    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null, SplitBundle? split = null)
     {
         try
         {
-            return ReadValue(value, resourceType, patientId, screen);
+            return ReadValue(value, resourceType, patientId, screen, split);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
@@ -52,7 +55,7 @@ public static class PrefetchReader
         }
     }
 
-    private static ResourceBatch ReadValue(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen)
+    private static ResourceBatch ReadValue(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen, SplitBundle? split)
     {
         if (value is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
         {
@@ -75,13 +78,19 @@ public static class PrefetchReader
             return ReadEntries([element], resourceType, patientId, PrefetchState.Complete, null, screen);
         }
 
+        var next = NextLink(element);
+        var state = next is null ? PrefetchState.Complete : PrefetchState.Paged;
+        if (split is not null)
+        {
+            return ReadEntries(split, resourceType, patientId, state, next, screen);
+        }
+
         var entries = element.TryGetProperty("entry", out var entryArray) && entryArray.ValueKind == JsonValueKind.Array
             ? entryArray.EnumerateArray()
                 .Select(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("resource", out var r) ? r : default)
                 .ToList()
             : [];
-        var next = NextLink(element);
-        return ReadEntries(entries, resourceType, patientId, next is null ? PrefetchState.Complete : PrefetchState.Paged, next, screen);
+        return ReadEntries(entries, resourceType, patientId, state, next, screen);
     }
 
     /// <summary>The Bundle's link with relation "next", if any.</summary>
@@ -107,15 +116,12 @@ public static class PrefetchReader
 
     private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, string resourceType, string patientId, PrefetchState state, string? next, ResourceScreen? screen)
     {
-        var resources = new List<Resource>();
-        var included = new List<Medication>();
-        var skipped = 0;
-        var withErrors = 0;
+        var batch = new EntryCollector(resourceType, patientId);
         foreach (var entry in entries)
         {
             if (entry.ValueKind != JsonValueKind.Object)
             {
-                skipped++;
+                batch.Skipped++;
                 continue;
             }
 
@@ -129,19 +135,56 @@ public static class PrefetchReader
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
             {
-                skipped++;
+                batch.Skipped++;
                 continue;
             }
 
+            if (batch.Wants(type) && (screen is null || type == "Medication" || screen.MayBeRelevant(entry)))
+            {
+                batch.Read(type, JsonMarshal.GetRawUtf8Value(entry));
+            }
+        }
+
+        return batch.ToBatch(state, next);
+    }
+
+    /// <summary>The same reading over entries split out of the request (<see cref="PrefetchSplitter"/>): no document of them is built.</summary>
+    private static ResourceBatch ReadEntries(SplitBundle split, string resourceType, string patientId, PrefetchState state, string? next, ResourceScreen? screen)
+    {
+        var batch = new EntryCollector(resourceType, patientId);
+        foreach (var entry in split.Entries)
+        {
+            if (!entry.HasResource || entry.TypeUnreadable)
+            {
+                batch.Skipped++;
+                continue;
+            }
+
+            if (batch.Wants(entry.ResourceType) && (screen is null || entry.ResourceType == "Medication" || screen.MayBeRelevant(entry)))
+            {
+                batch.Read(entry.ResourceType, entry.Resource.Span);
+            }
+        }
+
+        return batch.ToBatch(state, next);
+    }
+
+    /// <summary>What one key's entries gave: the resources, the included Medications, and what was skipped or read with errors.</summary>
+    private sealed class EntryCollector(string resourceType, string patientId)
+    {
+        private readonly List<Resource> _resources = [];
+        private readonly List<Medication> _included = [];
+        private int _withErrors;
+
+        public int Skipped { get; set; }
+
+        /// <summary>Whether an entry of this type is read (after the screen); an entry without a type is counted as skipped.</summary>
+        public bool Wants(string? type)
+        {
             if (type == "Medication" && IsMedicationType(resourceType))
             {
                 // _include=...:medication: the Medication a medicationReference points to.
-                if (FhirJson.ReadTolerant(entry, out _) is Medication medication)
-                {
-                    included.Add(medication);
-                }
-
-                continue;
+                return true;
             }
 
             if (type != resourceType && !(IsMedicationType(resourceType) && IsMedicationType(type)))
@@ -149,36 +192,48 @@ public static class PrefetchReader
                 // Included resources of other types (Medication, OperationOutcome of search mode "outcome") are not ours to count.
                 if (type is null)
                 {
-                    skipped++;
+                    Skipped++;
                 }
 
-                continue;
+                return false;
             }
 
-            if (screen is not null && !screen.MayBeRelevant(entry))
+            return true;
+        }
+
+        /// <summary>Reads one wanted entry that passed the screen.</summary>
+        public void Read(string? type, ReadOnlySpan<byte> utf8)
+        {
+            if (type == "Medication")
             {
-                continue;
+                if (FhirJson.ReadTolerant(utf8, out _) is Medication medication)
+                {
+                    _included.Add(medication);
+                }
+
+                return;
             }
 
             // A medication the parser reports errors in is read as far as possible (a stray field must not hide a
             // benzodiazepine; its reader guards every typed getter) and counted, so the cards can say so. Anything else
             // with errors, or that cannot be read at all, is skipped and counted.
-            var resource = FhirJson.ReadTolerant(entry, out var error);
+            var resource = FhirJson.ReadTolerant(utf8, out var error);
             if (resource is null || (error is not null && !IsMedicationType(type)) || !BelongsTo(resource, patientId))
             {
-                skipped++;
-                continue;
+                Skipped++;
+                return;
             }
 
             if (error is not null)
             {
-                withErrors++;
+                _withErrors++;
             }
 
-            resources.Add(resource);
+            _resources.Add(resource);
         }
 
-        return new ResourceBatch(state, resources, skipped, next) { IncludedMedications = included, ReadWithErrors = withErrors };
+        public ResourceBatch ToBatch(PrefetchState state, string? next) =>
+            new(state, _resources, Skipped, next) { IncludedMedications = _included, ReadWithErrors = _withErrors };
     }
 
     /// <summary>A medication key may carry statements and requests alike (an EHR puts entries under the wrong key).</summary>

@@ -19,6 +19,9 @@ public sealed class ResourceScreen
     private readonly string[] _scope;
     private readonly bool _medications;
 
+    /// <summary>The scope as the splitter's located properties; null when one of them is not located (then split entries are parsed).</summary>
+    private readonly ScreenedProperty[]? _scopeProperties;
+
     /// <param name="scope">The properties of the resource that are searched; empty: the whole resource.</param>
     /// <param name="medications">Medication rules: a <c>medicationReference</c> always passes (its Medication lies elsewhere in
     /// the bundle), and so does an entry whose medication carries no name at all (it is counted as unreadable downstream,
@@ -29,6 +32,9 @@ public sealed class ResourceScreen
         _needles = SearchValues.Create(needles.Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(), StringComparison.OrdinalIgnoreCase);
         _scope = scope?.ToArray() ?? [];
         _medications = medications;
+        _scopeProperties = _scope.All(p => PrefetchSplitter.Located(p) is not null)
+            ? [.. _scope.Select(p => PrefetchSplitter.Located(p)!.Value)]
+            : null;
     }
 
     /// <summary>Every name, brand and code (RxNorm, SNOMED CT substances and products, ATC) of the ingredients, products and
@@ -116,6 +122,129 @@ public sealed class ResourceScreen
         return _medications && (!found || (element.TryGetProperty("medicationCodeableConcept", out var concept) && !Names(concept)));
     }
 
+    /// <summary>
+    /// Screens an entry split out of the request (<see cref="PrefetchSplitter"/>): the same decision as for the element,
+    /// from the values of the few properties the splitter located, with no document built.
+    /// </summary>
+    public bool MayBeRelevant(SplitEntry entry)
+    {
+        if (_scope.Length == 0 || _scopeProperties is null)
+        {
+            // A screen of the whole resource, or of properties the splitter does not locate: read it as a document.
+            return MayBeRelevant(entry.Resource.Span);
+        }
+
+        if (_medications && entry.TryGetProperty(ScreenedProperty.MedicationReference, out _))
+        {
+            return true;
+        }
+
+        var found = false;
+        foreach (var property in _scopeProperties)
+        {
+            if (entry.TryGetProperty(property, out var part))
+            {
+                found = true;
+                if (Contains(part))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return _medications && (!found || (entry.TryGetProperty(ScreenedProperty.MedicationCodeableConcept, out var concept) && !Names(concept)));
+    }
+
+    /// <summary>
+    /// <see cref="Names(JsonElement)"/> over the concept's bytes, reading each name's last occurrence as
+    /// <c>TryGetProperty</c> does (<c>NamesAgreeWithTheDocument</c> tests hold the two together).
+    /// </summary>
+    internal static bool Names(ReadOnlySpan<byte> concept)
+    {
+        var reader = new Utf8JsonReader(concept);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        bool text = false, coding = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                text = IsText(ref reader);
+            }
+            else if (reader.ValueTextEquals("coding"u8))
+            {
+                reader.Read();
+                coding = reader.TokenType == JsonTokenType.StartArray ? AnyDisplay(ref reader) : SkipFalse(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return text || coding;
+
+        static bool AnyDisplay(ref Utf8JsonReader reader)
+        {
+            var any = false;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                var display = false;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isDisplay = reader.ValueTextEquals("display"u8);
+                    reader.Read();
+                    if (isDisplay)
+                    {
+                        display = IsText(ref reader);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+
+                any |= display;
+            }
+
+            return any;
+        }
+
+        static bool IsText(ref Utf8JsonReader reader)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                return SkipFalse(ref reader);
+            }
+
+            try
+            {
+                return !string.IsNullOrWhiteSpace(reader.GetString());
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
+        static bool SkipFalse(ref Utf8JsonReader reader)
+        {
+            reader.Skip();
+            return false;
+        }
+    }
+
     /// <summary>True when the concept has a text or a coding display (so an unknown drug can be told apart from an unreadable one).</summary>
     private static bool Names(JsonElement concept) =>
         concept.ValueKind == JsonValueKind.Object
@@ -147,9 +276,10 @@ public sealed class ResourceScreen
     /// names, never a system URI, and URIs were half the text (an OID such as 2.16.840.1.113883.6.88 also contains short
     /// numeric codes). Numbers are searched as written: a code sent as a number is still a code.
     /// </summary>
-    private bool Contains(JsonElement part)
+    private bool Contains(JsonElement part) => Contains(JsonMarshal.GetRawUtf8Value(part));
+
+    private bool Contains(ReadOnlySpan<byte> utf8)
     {
-        var utf8 = JsonMarshal.GetRawUtf8Value(part);
         // Never longer than the bytes: a value's chars are at most its bytes, and each value's quotes pay for its separator.
         var buffer = ArrayPool<char>.Shared.Rent(utf8.Length + 1);
         try
