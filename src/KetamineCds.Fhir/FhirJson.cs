@@ -45,12 +45,15 @@ public static class FhirJson
         ReadTolerant(JsonMarshal.GetRawUtf8Value(element), out error);
 
     /// <summary>Reads one resource from EHR data given as its UTF-8 JSON (a split prefetch entry, an element's raw bytes).</summary>
-    public static Resource? ReadTolerant(ReadOnlySpan<byte> utf8, out string? error)
+    public static Resource? ReadTolerant(ReadOnlySpan<byte> utf8, out string? error) =>
+        ReadTolerant(utf8, ContentDigest.Of(utf8), out error);
+
+    /// <summary>The same, with the bytes' digest already taken (<see cref="ContentDigest.Of"/>).</summary>
+    internal static Resource? ReadTolerant(ReadOnlySpan<byte> utf8, ContentDigest digest, out string? error)
     {
         error = null;
         try
         {
-            var digest = ContentDigest.Of(utf8);
             var seenClean = CleanReads.ContainsKey(digest);
             var reader = new Utf8JsonReader(utf8);
             if ((seenClean ? Unvalidated : Tolerant).TryDeserializeResource(ref reader, out var resource, out var issues))
@@ -97,7 +100,7 @@ public static class FhirJson
     }
 
     /// <summary>A SHA-256 digest: collision-resistant, so a crafted resource cannot pass for another one's clean read.</summary>
-    private sealed record ContentDigest(ulong A, ulong B, ulong C, ulong D)
+    internal sealed record ContentDigest(ulong A, ulong B, ulong C, ulong D)
     {
         public static ContentDigest Of(ReadOnlySpan<byte> utf8)
         {

@@ -41,7 +41,7 @@ public static class CoreServices
         services.AddSingleton(sp => ResourceScreen.ForMedications(sp.GetRequiredService<ClinicalKnowledge>()));
         services.AddSingleton(sp => new PatientDataGatherer(sp.GetService<IFhirFallback>(), sp.GetRequiredService<ResourceScreen>(),
             sp.GetRequiredService<AssessmentExtractor>(), sp.GetRequiredService<MedicationClassifier>(),
-            AssessmentScreen.For(sp.GetRequiredService<AssessmentReader>())));
+            AssessmentScreen.For(sp.GetRequiredService<AssessmentReader>()), keepMedicationReads: true));
         services.AddSingleton<HookPipeline>();
         services.AddSingleton<JsonRequestReader>();
         services.AddScoped<HookHandler>();

@@ -56,12 +56,15 @@ public sealed record GatherResult(
 /// (rule 2: no silent false negatives). An entry whose display names another drug is not.</param>
 /// <param name="observationScreen">Lets through only Observations that may carry an assessment code (<see cref="AssessmentScreen"/>):
 /// a chart's vitals, labs and other questionnaires are never deserialized (they were most of the request's cost).</param>
+/// <param name="keepMedicationReads">The prefetch medication entries' reads are kept by content (<see cref="MedicationRead"/>,
+/// ADR-15): for the hook service, which sees the same chart on every hook of an ordering session.</param>
 public sealed class PatientDataGatherer(
     IFhirFallback? fallback = null,
     ResourceScreen? medicationScreen = null,
     AssessmentExtractor? assessments = null,
     MedicationClassifier? classifier = null,
-    ResourceScreen? observationScreen = null)
+    ResourceScreen? observationScreen = null,
+    bool keepMedicationReads = false)
 {
     public async Task<GatherResult> GatherAsync(GatherRequest request, CancellationToken cancellationToken)
     {
@@ -81,7 +84,7 @@ public sealed class PatientDataGatherer(
                 _ => null,
             };
             var split = request.SplitPrefetch is { } splits && splits.TryGetValue(key.Key, out var b) ? b : null;
-            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen, split);
+            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen, split, keepMedicationReads);
             sources[key.Key] = "prefetch";
             if (batch.State != PrefetchState.Complete)
             {
@@ -119,9 +122,9 @@ public sealed class PatientDataGatherer(
         var readWithErrors = batches.Values.Sum(b => b.ReadWithErrors);
         var medications = new List<MedicationFact>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var resource in medicationBatches.SelectMany(b => b.Resources))
+        foreach (var entry in medicationBatches.SelectMany(b => b.MedicationEntries ?? b.Resources.Select(r => new MedicationEntry(r, null))))
         {
-            var fact = TryRead(resource, MedicationSource.Request, included);
+            var fact = entry.Resource is { } resource ? TryRead(resource, MedicationSource.Request, included) : entry.Fact;
             if (fact is null || !IsIdentifiable(fact) || IsUnnamedAndUnknown(fact))
             {
                 // Unreadable, a status that is no FHIR status, nothing that names a medication, or only codes we do not
@@ -212,7 +215,7 @@ public sealed class PatientDataGatherer(
 
     private static readonly HashSet<string> CurrentRequestStatuses = new(StringComparer.Ordinal) { "active", "on-hold" };
 
-    private static MedicationFact? TryRead(Resource resource, MedicationSource source, IReadOnlyDictionary<string, Medication>? included = null)
+    internal static MedicationFact? TryRead(Resource resource, MedicationSource source, IReadOnlyDictionary<string, Medication>? included = null)
     {
         try
         {

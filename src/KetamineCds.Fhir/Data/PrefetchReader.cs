@@ -26,6 +26,12 @@ public sealed record ResourceBatch(PrefetchState State, IReadOnlyList<Resource> 
     /// <summary>Medication resources that came with the search (_include), for medicationReference.</summary>
     public IReadOnlyList<Medication> IncludedMedications { get; init; } = [];
 
+    /// <summary>
+    /// When set (a complete prefetch medication key read with <see cref="MedicationRead"/>), the medication entries in
+    /// order, some already read into facts; <see cref="Resources"/> then holds only those still to be read.
+    /// </summary>
+    public IReadOnlyList<MedicationEntry>? MedicationEntries { get; init; }
+
     /// <summary>Resources kept although the parser reported errors in them (read as far as possible, and disclosed).</summary>
     public int ReadWithErrors { get; init; }
 
@@ -41,11 +47,14 @@ public static class PrefetchReader
 {
     /// <param name="split">The key's entries when the request was split (<see cref="PrefetchSplitter"/>): then
     /// <paramref name="value"/> is the Bundle from the envelope, whose own <c>entry</c> is empty.</param>
-    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null, SplitBundle? split = null)
+    /// <param name="keepMedicationReads">Medication entries of a complete key are read through <see cref="MedicationRead"/>
+    /// (the same bytes are not deserialized twice; ADR-15).</param>
+    public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null, SplitBundle? split = null,
+        bool keepMedicationReads = false)
     {
         try
         {
-            return ReadValue(value, resourceType, patientId, screen, split);
+            return ReadValue(value, resourceType, patientId, screen, split, keepMedicationReads);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
@@ -55,7 +64,8 @@ public static class PrefetchReader
         }
     }
 
-    private static ResourceBatch ReadValue(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen, SplitBundle? split)
+    private static ResourceBatch ReadValue(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen, SplitBundle? split,
+        bool keepMedicationReads)
     {
         if (value is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
         {
@@ -75,14 +85,16 @@ public static class PrefetchReader
 
         if (type != "Bundle")
         {
-            return ReadEntries([element], resourceType, patientId, PrefetchState.Complete, null, screen);
+            return ReadEntries([element], new EntryCollector(resourceType, patientId, keepMedicationReads), PrefetchState.Complete, null, screen);
         }
 
         var next = NextLink(element);
         var state = next is null ? PrefetchState.Complete : PrefetchState.Paged;
+        // A paged key is completed from the FHIR server, which gives resources: its first page is read as resources too.
+        var batch = new EntryCollector(resourceType, patientId, keepMedicationReads && next is null);
         if (split is not null)
         {
-            return ReadEntries(split, resourceType, patientId, state, next, screen);
+            return ReadEntries(split, batch, state, next, screen);
         }
 
         var entries = element.TryGetProperty("entry", out var entryArray) && entryArray.ValueKind == JsonValueKind.Array
@@ -90,7 +102,7 @@ public static class PrefetchReader
                 .Select(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("resource", out var r) ? r : default)
                 .ToList()
             : [];
-        return ReadEntries(entries, resourceType, patientId, state, next, screen);
+        return ReadEntries(entries, batch, state, next, screen);
     }
 
     /// <summary>The Bundle's link with relation "next", if any.</summary>
@@ -114,9 +126,8 @@ public static class PrefetchReader
         return null;
     }
 
-    private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, string resourceType, string patientId, PrefetchState state, string? next, ResourceScreen? screen)
+    private static ResourceBatch ReadEntries(IReadOnlyList<JsonElement> entries, EntryCollector batch, PrefetchState state, string? next, ResourceScreen? screen)
     {
-        var batch = new EntryCollector(resourceType, patientId);
         foreach (var entry in entries)
         {
             if (entry.ValueKind != JsonValueKind.Object)
@@ -149,9 +160,8 @@ public static class PrefetchReader
     }
 
     /// <summary>The same reading over entries split out of the request (<see cref="PrefetchSplitter"/>): no document of them is built.</summary>
-    private static ResourceBatch ReadEntries(SplitBundle split, string resourceType, string patientId, PrefetchState state, string? next, ResourceScreen? screen)
+    private static ResourceBatch ReadEntries(SplitBundle split, EntryCollector batch, PrefetchState state, string? next, ResourceScreen? screen)
     {
-        var batch = new EntryCollector(resourceType, patientId);
         foreach (var entry in split.Entries)
         {
             if (!entry.HasResource || entry.TypeUnreadable)
@@ -170,10 +180,11 @@ public static class PrefetchReader
     }
 
     /// <summary>What one key's entries gave: the resources, the included Medications, and what was skipped or read with errors.</summary>
-    private sealed class EntryCollector(string resourceType, string patientId)
+    private sealed class EntryCollector(string resourceType, string patientId, bool keepMedicationReads)
     {
         private readonly List<Resource> _resources = [];
         private readonly List<Medication> _included = [];
+        private readonly List<MedicationEntry>? _medications = keepMedicationReads && IsMedicationType(resourceType) ? [] : null;
         private int _withErrors;
 
         public int Skipped { get; set; }
@@ -214,6 +225,30 @@ public static class PrefetchReader
                 return;
             }
 
+            if (_medications is not null && IsMedicationType(type))
+            {
+                // The same checks as below, on what these bytes gave when first read.
+                var read = MedicationRead.Read(utf8, out var notKept);
+                if (read.Unreadable || !BelongsTo(read.Subject, read.SubjectUnreadable, patientId))
+                {
+                    Skipped++;
+                    return;
+                }
+
+                if (read.WithErrors)
+                {
+                    _withErrors++;
+                }
+
+                if (notKept is not null)
+                {
+                    _resources.Add(notKept);
+                }
+
+                _medications.Add(new MedicationEntry(notKept, read.Fact));
+                return;
+            }
+
             // A medication the parser reports errors in is read as far as possible (a stray field must not hide a
             // benzodiazepine; its reader guards every typed getter) and counted, so the cards can say so. Anything else
             // with errors, or that cannot be read at all, is skipped and counted.
@@ -233,7 +268,7 @@ public static class PrefetchReader
         }
 
         public ResourceBatch ToBatch(PrefetchState state, string? next) =>
-            new(state, _resources, Skipped, next) { IncludedMedications = _included, ReadWithErrors = _withErrors };
+            new(state, _resources, Skipped, next) { IncludedMedications = _included, ReadWithErrors = _withErrors, MedicationEntries = _medications };
     }
 
     /// <summary>A medication key may carry statements and requests alike (an EHR puts entries under the wrong key).</summary>
@@ -245,10 +280,25 @@ public static class PrefetchReader
     /// <summary>A resource whose subject names another patient is an EHR error; it must never inform this patient's cards.</summary>
     private static bool BelongsTo(Resource resource, string patientId)
     {
-        string? subject;
+        var subject = SubjectOf(resource, out var unreadable);
+        return BelongsTo(subject, unreadable, patientId);
+    }
+
+    private static bool BelongsTo(string? subject, bool unreadable, string patientId) =>
+        !unreadable
+        && (subject is null
+            || subject.Equals($"Patient/{patientId}", StringComparison.Ordinal)
+            || subject.EndsWith($"/Patient/{patientId}", StringComparison.Ordinal));
+
+    /// <summary>The patient reference a resource names, if any.</summary>
+    /// <param name="unreadable">A subject the tolerant parser kept raw (a list, a number): it cannot be shown to be this
+    /// patient's, so the resource is skipped.</param>
+    internal static string? SubjectOf(Resource? resource, out bool unreadable)
+    {
+        unreadable = false;
         try
         {
-            subject = resource switch
+            return resource switch
             {
                 MedicationStatement s => s.Subject?.Reference,
                 MedicationRequest r => r.Subject?.Reference,
@@ -259,12 +309,8 @@ public static class PrefetchReader
         }
         catch (Hl7.Fhir.Validation.CodedValidationException)
         {
-            // A subject the tolerant parser kept raw (a list, a number) cannot be shown to be this patient's: skipped.
-            return false;
+            unreadable = true;
+            return null;
         }
-
-        return subject is null
-            || subject.Equals($"Patient/{patientId}", StringComparison.Ordinal)
-            || subject.EndsWith($"/Patient/{patientId}", StringComparison.Ordinal);
     }
 }

@@ -264,7 +264,7 @@ public static class PrefetchSplitter
             SplitEntry entry = default;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var isResource = reader.ValueTextEquals("resource"u8);
+                var isResource = reader.ValueIsEscaped ? reader.ValueTextEquals("resource"u8) : reader.ValueSpan.SequenceEqual("resource"u8);
                 reader.Read();
                 if (isResource)
                 {
@@ -294,21 +294,24 @@ public static class PrefetchSplitter
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("resourceType"u8))
+            var screened = Screened(ref reader);
+            if (screened == ResourceTypeName)
             {
                 reader.Read();
                 type = ReadTypeOrSkip(ref reader, out typeUnreadable);
                 continue;
             }
 
-            var screened = Screened(ref reader);
             reader.Read();
+            if (screened < 0)
+            {
+                reader.Skip();
+                continue;
+            }
+
             var valueStart = (int)reader.TokenStartIndex;
             reader.Skip();
-            if (screened >= 0)
-            {
-                ranges[screened] = (valueStart - start, (int)reader.BytesConsumed - valueStart);
-            }
+            ranges[screened] = (valueStart - start, (int)reader.BytesConsumed - valueStart);
         }
 
         var end = (int)reader.BytesConsumed;
@@ -326,13 +329,35 @@ public static class PrefetchSplitter
         _ => null,
     };
 
-    private static int Screened(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("medicationCodeableConcept"u8) ? (int)ScreenedProperty.MedicationCodeableConcept
-        : reader.ValueTextEquals("medicationReference"u8) ? (int)ScreenedProperty.MedicationReference
-        : reader.ValueTextEquals("contained"u8) ? (int)ScreenedProperty.Contained
-        : reader.ValueTextEquals("code"u8) ? (int)ScreenedProperty.Code
-        : reader.ValueTextEquals("ingredient"u8) ? (int)ScreenedProperty.Ingredient
-        : -1;
+    private const int ResourceTypeName = 100;
+
+    /// <summary>The located property a name is, <see cref="ResourceTypeName"/> for resourceType, or -1. An unescaped
+    /// name (nearly all) is compared by length first, once; an escaped one through the reader's unescaping comparison.</summary>
+    private static int Screened(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            return reader.ValueTextEquals("resourceType"u8) ? ResourceTypeName
+                : reader.ValueTextEquals("medicationCodeableConcept"u8) ? (int)ScreenedProperty.MedicationCodeableConcept
+                : reader.ValueTextEquals("medicationReference"u8) ? (int)ScreenedProperty.MedicationReference
+                : reader.ValueTextEquals("contained"u8) ? (int)ScreenedProperty.Contained
+                : reader.ValueTextEquals("code"u8) ? (int)ScreenedProperty.Code
+                : reader.ValueTextEquals("ingredient"u8) ? (int)ScreenedProperty.Ingredient
+                : -1;
+        }
+
+        var name = reader.ValueSpan;
+        return name.Length switch
+        {
+            4 when name.SequenceEqual("code"u8) => (int)ScreenedProperty.Code,
+            9 when name.SequenceEqual("contained"u8) => (int)ScreenedProperty.Contained,
+            10 when name.SequenceEqual("ingredient"u8) => (int)ScreenedProperty.Ingredient,
+            12 when name.SequenceEqual("resourceType"u8) => ResourceTypeName,
+            19 when name.SequenceEqual("medicationReference"u8) => (int)ScreenedProperty.MedicationReference,
+            25 when name.SequenceEqual("medicationCodeableConcept"u8) => (int)ScreenedProperty.MedicationCodeableConcept,
+            _ => -1,
+        };
+    }
 
     /// <summary>A resourceType value: the string, or null (skipped) when it is not one; unreadable text is flagged.</summary>
     private static string? ReadTypeOrSkip(ref Utf8JsonReader reader, out bool unreadable)

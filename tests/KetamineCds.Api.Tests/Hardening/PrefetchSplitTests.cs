@@ -3,12 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
 using KetamineCds.Api.CdsHooks;
-using KetamineCds.Api.Infrastructure;
 using KetamineCds.Api.Tests.Support;
 using KetamineCds.Fhir.Data;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace KetamineCds.Api.Tests.Hardening;
 
@@ -21,19 +18,9 @@ namespace KetamineCds.Api.Tests.Hardening;
 /// </summary>
 public sealed class PrefetchSplitTests
 {
-    private static readonly Lazy<HookPipeline> Pipeline = new(() =>
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>()).Build();
-        var services = new ServiceCollection()
-            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton<IConfiguration>(configuration)
-            .AddKetamineCdsCore()
-            .BuildServiceProvider();
-        Warmup.RunAsync(services).GetAwaiter().GetResult();
-        return services.GetRequiredService<HookPipeline>();
-    });
+    private static readonly Lazy<HookPipeline> Pipeline = new(() => InProcessCore.Services.GetRequiredService<HookPipeline>());
 
-    private static IEnumerable<(string Name, byte[] Body)> Requests() =>
+    internal static IEnumerable<(string Name, byte[] Body)> Requests() =>
         Directory.EnumerateFiles(ScenarioFiles.Root, "request*.json", SearchOption.AllDirectories)
             .Order(StringComparer.Ordinal)
             .Select(f => (Path.GetRelativePath(ScenarioFiles.Root, f), File.ReadAllBytes(f)));
@@ -113,7 +100,7 @@ public sealed class PrefetchSplitTests
 
     /// <summary>Edits that keep the JSON valid but test "last wins", escapes and odd shapes; each applies to the first
     /// occurrence of its target, or to all of them.</summary>
-    private static readonly (string Find, string Replace)[] Mutations =
+    internal static readonly (string Find, string Replace)[] Mutations =
     [
         ("\"entry\":[", "\"entry\":[],\"entry\":["),
         ("\"entry\":[", "\"entry\":{\"not\":\"an array\"},\"entry\":["),
@@ -146,7 +133,7 @@ public sealed class PrefetchSplitTests
         ("\"hookInstance\":", "\"prefetch\":{},\"hookInstance\":"),
     ];
 
-    private static string Mutate(string json, IReadOnlyList<(int Mutation, bool All)> edits)
+    internal static string Mutate(string json, IReadOnlyList<(int Mutation, bool All)> edits)
     {
         foreach (var (index, all) in edits)
         {
