@@ -21,17 +21,18 @@ internal sealed record MedicationRead(bool Unreadable, bool WithErrors, string? 
     /// </summary>
     public const int Capacity = 10_000;
 
-    private static readonly ConcurrentDictionary<FhirJson.ContentDigest, MedicationRead> Kept = new();
+    /// <summary>By digest and by the source the facts were read as (a prefetch entry, or a draft order).</summary>
+    private static readonly ConcurrentDictionary<(FhirJson.ContentDigest, MedicationSource), MedicationRead> Kept = new();
 
     public static int Count => Kept.Count;
 
     /// <summary>The read of these bytes: kept, or read now with Firely (and kept when it can be). The resource is given
     /// only when the read is not kept (the caller reads its facts with the included Medications).</summary>
-    public static MedicationRead Read(ReadOnlySpan<byte> utf8, out Resource? notKept)
+    public static MedicationRead Read(ReadOnlySpan<byte> utf8, MedicationSource source, out Resource? notKept)
     {
         notKept = null;
         var digest = FhirJson.ContentDigest.Of(utf8);
-        if (Kept.TryGetValue(digest, out var kept))
+        if (Kept.TryGetValue((digest, source), out var kept))
         {
             return kept;
         }
@@ -45,13 +46,13 @@ internal sealed record MedicationRead(bool Unreadable, bool WithErrors, string? 
         }
 
         var read = new MedicationRead(resource is null, error is not null, subject, subjectUnreadable,
-            resource is null ? null : PatientDataGatherer.TryRead(resource, MedicationSource.Request));
+            resource is null ? null : PatientDataGatherer.TryRead(resource, source));
         if (Kept.Count >= Capacity)
         {
             Kept.Clear();
         }
 
-        Kept.TryAdd(digest, read);
+        Kept.TryAdd((digest, source), read);
         return read;
     }
 

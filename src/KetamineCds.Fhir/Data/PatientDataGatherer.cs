@@ -84,7 +84,7 @@ public sealed class PatientDataGatherer(
                 _ => null,
             };
             var split = request.SplitPrefetch is { } splits && splits.TryGetValue(key.Key, out var b) ? b : null;
-            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen, split, keepMedicationReads);
+            var batch = PrefetchReader.Read(value, key.ResourceType, request.PatientId, screen, split, keepMedicationReads ? MedicationSource.Request : null);
             sources[key.Key] = "prefetch";
             if (batch.State != PrefetchState.Complete)
             {
@@ -143,10 +143,10 @@ public sealed class PatientDataGatherer(
         var draftOrders = new List<MedicationFact>();
         if (request.DraftOrders is { } orders)
         {
-            var draftBatch = PrefetchReader.Read(orders, "MedicationRequest", request.PatientId);
-            foreach (var resource in draftBatch.Resources)
+            var draftBatch = PrefetchReader.Read(orders, "MedicationRequest", request.PatientId, keepMedicationReads: keepMedicationReads ? MedicationSource.DraftOrder : null);
+            foreach (var entry in draftBatch.MedicationEntries ?? draftBatch.Resources.Select(r => new MedicationEntry(r, null)))
             {
-                if (TryRead(resource, MedicationSource.DraftOrder) is { } fact)
+                if ((entry.Resource is { } resource ? TryRead(resource, MedicationSource.DraftOrder) : entry.Fact) is { } fact)
                 {
                     draftOrders.Add(fact);
                 }

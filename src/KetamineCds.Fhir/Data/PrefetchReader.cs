@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hl7.Fhir.Model;
+using KetamineCds.Clinical.Medications;
 
 namespace KetamineCds.Fhir.Data;
 
@@ -48,9 +49,9 @@ public static class PrefetchReader
     /// <param name="split">The key's entries when the request was split (<see cref="PrefetchSplitter"/>): then
     /// <paramref name="value"/> is the Bundle from the envelope, whose own <c>entry</c> is empty.</param>
     /// <param name="keepMedicationReads">Medication entries of a complete key are read through <see cref="MedicationRead"/>
-    /// (the same bytes are not deserialized twice; ADR-15).</param>
+    /// as facts of this source (the same bytes are not deserialized twice; ADR-15); null: read as resources.</param>
     public static ResourceBatch Read(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen = null, SplitBundle? split = null,
-        bool keepMedicationReads = false)
+        MedicationSource? keepMedicationReads = null)
     {
         try
         {
@@ -65,7 +66,7 @@ public static class PrefetchReader
     }
 
     private static ResourceBatch ReadValue(JsonElement? value, string resourceType, string patientId, ResourceScreen? screen, SplitBundle? split,
-        bool keepMedicationReads)
+        MedicationSource? keepMedicationReads)
     {
         if (value is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
         {
@@ -91,7 +92,7 @@ public static class PrefetchReader
         var next = NextLink(element);
         var state = next is null ? PrefetchState.Complete : PrefetchState.Paged;
         // A paged key is completed from the FHIR server, which gives resources: its first page is read as resources too.
-        var batch = new EntryCollector(resourceType, patientId, keepMedicationReads && next is null);
+        var batch = new EntryCollector(resourceType, patientId, next is null ? keepMedicationReads : null);
         if (split is not null)
         {
             return ReadEntries(split, batch, state, next, screen);
@@ -180,11 +181,11 @@ public static class PrefetchReader
     }
 
     /// <summary>What one key's entries gave: the resources, the included Medications, and what was skipped or read with errors.</summary>
-    private sealed class EntryCollector(string resourceType, string patientId, bool keepMedicationReads)
+    private sealed class EntryCollector(string resourceType, string patientId, MedicationSource? keepMedicationReads)
     {
         private readonly List<Resource> _resources = [];
         private readonly List<Medication> _included = [];
-        private readonly List<MedicationEntry>? _medications = keepMedicationReads && IsMedicationType(resourceType) ? [] : null;
+        private readonly List<MedicationEntry>? _medications = keepMedicationReads is not null && IsMedicationType(resourceType) ? [] : null;
         private int _withErrors;
 
         public int Skipped { get; set; }
@@ -228,7 +229,7 @@ public static class PrefetchReader
             if (_medications is not null && IsMedicationType(type))
             {
                 // The same checks as below, on what these bytes gave when first read.
-                var read = MedicationRead.Read(utf8, out var notKept);
+                var read = MedicationRead.Read(utf8, keepMedicationReads!.Value, out var notKept);
                 if (read.Unreadable || !BelongsTo(read.Subject, read.SubjectUnreadable, patientId))
                 {
                     Skipped++;

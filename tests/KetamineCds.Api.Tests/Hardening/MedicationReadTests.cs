@@ -58,9 +58,10 @@ public sealed class MedicationReadTests
                 keys[property.Name] = property.Value;
             }
 
-            var gathered = await gatherer.GatherAsync(new GatherRequest(patient, keys, null, null, null), CancellationToken.None);
+            JsonElement? draftOrders = context.ValueKind == JsonValueKind.Object && context.TryGetProperty("draftOrders", out var orders) ? orders : null;
+            var gathered = await gatherer.GatherAsync(new GatherRequest(patient, keys, draftOrders, null, null), CancellationToken.None);
             return $"{gathered.SkippedResources} skipped, {gathered.ReadWithErrors} with errors, missing {string.Join(",", gathered.MissingKeys)} | " +
-                   JsonSerializer.Serialize(gathered.Data?.Medications) + " | " + gathered.Observations.Count;
+                   JsonSerializer.Serialize(gathered.Data?.Medications) + " | drafts " + JsonSerializer.Serialize(gathered.Data?.DraftOrders) + " | " + gathered.Observations.Count;
         }
     }
 
@@ -95,6 +96,7 @@ public sealed class MedicationReadTests
             ("\"medicationCodeableConcept\":", "\"medicationReference\":{\"reference\":\"Medication/med-1\"},\"y\":"),
             ("\"status\":\"active\"", "\"status\":\"activ\""),
             ("\"status\":\"active\"", "\"status\":7"),
+            ("\"draftOrders\":{", "\"draftOrders\":{\"entry\":[{\"resource\":{\"resourceType\":\"MedicationRequest\",\"id\":\"d2\",\"status\":\"draft\",\"intent\":\"order\",\"medicationCodeableConcept\":{\"text\":\"ketamine 0.5 mg/kg IV\"},\"subject\":{\"reference\":\"Patient/x\"}}}],"),
         ];
         var mutations = PrefetchSplitTests.Mutations.Concat(more).ToArray();
         Gen.Select(Gen.Int[0, requests.Length - 1], Gen.Select(Gen.Int[0, mutations.Length - 1], Gen.Bool).Array[1, 3]).Sample((file, chosen) =>
