@@ -23,10 +23,29 @@ public sealed record Therapy(
     /// The name a clinician reads: the first entry's own text or display; for entries known only by a code, the
     /// product's name and strength from its supplement (RxNorm or SNOMED CT), else the ingredient's name. Never a bare code.
     /// </summary>
-    public string DisplayName =>
-        Entries.Select(e => e.Fact.Name).FirstOrDefault(n => n is not null)
-        ?? Entries.Select(e => e.Product?.Display).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d))
-        ?? Ingredient.Name;
+    public string DisplayName
+    {
+        get
+        {
+            foreach (var e in Entries)
+            {
+                if (e.Fact.Name is { } name)
+                {
+                    return name;
+                }
+            }
+
+            foreach (var e in Entries)
+            {
+                if (!string.IsNullOrWhiteSpace(e.Product?.Display))
+                {
+                    return e.Product.Display;
+                }
+            }
+
+            return Ingredient.Name;
+        }
+    }
 
     /// <summary>True when another therapy of the same ingredient runs alongside this one (a different dose or
     /// schedule, e.g. scheduled and as needed): each is counted, and the note says so.</summary>
@@ -40,9 +59,23 @@ public sealed record Therapy(
     /// "under the tongue"; see <see cref="DailyDose.Route"/>), else the product's route; null when none is given (the
     /// outpatient assumption of oral). A route written in the sig wins over that assumption and over the product.
     /// </summary>
-    public string? Route => Entries
-        .Select((e, i) => e.Fact.Route ?? (i < EntryDoses.Count ? EntryDoses[i].Route : null) ?? e.Product?.Route)
-        .FirstOrDefault(r => !string.IsNullOrWhiteSpace(r));
+    public string? Route
+    {
+        get
+        {
+            for (var i = 0; i < Entries.Count; i++)
+            {
+                var e = Entries[i];
+                var route = e.Fact.Route ?? (i < EntryDoses.Count ? EntryDoses[i].Route : null) ?? e.Product?.Route;
+                if (!string.IsNullOrWhiteSpace(route))
+                {
+                    return route;
+                }
+            }
+
+            return null;
+        }
+    }
 }
 
 /// <summary>

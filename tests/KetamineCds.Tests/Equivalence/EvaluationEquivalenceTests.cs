@@ -124,6 +124,8 @@ public sealed class EvaluationEquivalenceTests
             var expected = LegacyTherapyReconciler.Reconcile(recognized, Calculator, Now);
             var actual = TherapyReconciler.Reconcile(recognized, Calculator, Now);
             AssertSameTherapies(expected, actual, $"chart {chart}");
+            Assert.Equal(Describe(LegacyBenzodiazepineRule.Assess(expected, Knowledge, 3m)), Describe(BenzodiazepineRule.Assess(actual, Knowledge, 3m)));
+            Assert.Equal(Describe(LegacyBenzodiazepineRule.Assess(expected, Knowledge)), Describe(BenzodiazepineRule.Assess(actual, Knowledge)));
             foreach (var fact in facts)
             {
                 Assert.Equal(LegacyDosageSignature.Of(fact), DosageSignature.Of(fact));
@@ -138,9 +140,8 @@ public sealed class EvaluationEquivalenceTests
     public void Two_thousand_generated_calls_give_the_same_evaluation_as_before(HookKind hook)
     {
         var settings = new RuleSettings();
-        var outcomes = new OutcomeCalculator(AssessmentReader.LoadDefinitions(KnowledgeLoader.ReadArtifacts()));
-        var legacy = new LegacyEvaluator(Knowledge, Legacy, Calculator, settings, outcomes);
-        var evaluator = new CdsEvaluator(Knowledge, TestKnowledge.Classifier, Calculator, settings, outcomes);
+        var legacy = new LegacyEvaluator(Knowledge, Legacy, Calculator, settings, new LegacyOutcomeCalculator(Definitions));
+        var evaluator = new CdsEvaluator(Knowledge, TestKnowledge.Classifier, Calculator, settings, new OutcomeCalculator(Definitions));
         var random = new Random(20260802 + (int)hook);
         var triggered = 0;
         for (var call = 0; call < 2000; call++)
@@ -158,12 +159,50 @@ public sealed class EvaluationEquivalenceTests
             Assert.Equal(expected.Findings.Select(Describe), actual.Findings.Select(Describe));
             Assert.Equal(expected.KetamineEntries.Select(e => (e.Fact, e.Ingredient.Code, e.Basis)), actual.KetamineEntries.Select(e => (e.Fact, e.Ingredient.Code, e.Basis)));
             Assert.Equal(expected.TreatmentDates, actual.TreatmentDates);
-            Assert.Equal(expected.Outcomes?.Qids.BaselineScore, actual.Outcomes?.Qids.BaselineScore);
-            Assert.Equal(expected.Outcomes?.Qids.Series.Count, actual.Outcomes?.Qids.Series.Count);
+            Assert.Equal(Describe(expected.Outcomes), Describe(actual.Outcomes));
         }
 
         Assert.InRange(triggered, 200, 2000);
     }
+
+    [Fact]
+    public void Five_thousand_generated_score_courses_are_summarized_as_before()
+    {
+        // Ties at one instant (also in other offsets), scores out of range, treatments before, between and after the
+        // scores, repeated treatment dates, no treatments at all, baselines of 0.
+        var legacy = new LegacyOutcomeCalculator(Definitions);
+        var calculator = new OutcomeCalculator(Definitions);
+        var random = new Random(20260804);
+        for (var course = 0; course < 5000; course++)
+        {
+            var scores = Assessments(random).Scores.ToList();
+            for (var tie = random.Next(0, 3); tie > 0 && scores.Count > 0; tie--)
+            {
+                var s = scores[random.Next(scores.Count)];
+                scores.Insert(random.Next(scores.Count + 1), s with { Reference = random.Next(2) == 0 ? s.Reference : $"Observation/tie{tie}", Score = random.Next(-2, 95), When = s.When.ToOffset(TimeSpan.FromHours(random.Next(-3, 4))) });
+            }
+
+            var treatments = Enumerable.Range(0, random.Next(0, 6)).Select(_ => Now.AddDays(-random.Next(0, 40)).AddHours(random.Next(0, 3) * 6)).ToList();
+            if (treatments.Count > 0 && random.Next(3) == 0)
+            {
+                treatments.Add(treatments[0].ToOffset(TimeSpan.FromHours(2)));
+            }
+
+            IReadOnlyList<ExcludedScore>? excluded = random.Next(3) == 0 ? [new ExcludedScore("Observation/bad", AssessmentKind.QidsSr16, ExclusionReason.OutOfRange, "unreadable")] : null;
+            Assert.Equal(Describe(legacy.Summarize(scores, treatments, excluded)), Describe(calculator.Summarize(scores, treatments, excluded)));
+        }
+    }
+
+    private static readonly OutcomeDefinitions Definitions = AssessmentReader.LoadDefinitions(KnowledgeLoader.ReadArtifacts());
+
+    private static string Describe(OutcomeSummary? o) => o is null
+        ? "none"
+        : $"{o.Qids with { Series = [] }}|{string.Join(";", o.Qids.Series)}|{o.Cadss}|{string.Join(";", o.Excluded)}";
+
+    private static string Describe(BenzodiazepineAssessment? a) => a is null
+        ? "none"
+        : $"{a.TotalPrimary}|{a.TotalAlternate}|{a.ThresholdMgPerDay}|{a.ThresholdInclusive}|{a.ThresholdIsSiteSetting}|" +
+          string.Join(";", a.Lines.Select(l => $"{l.Therapy.Ingredient.Code}:{l.MgPerDay}:{l.PrimaryFactor}:{l.AlternateFactor}:{l.AlternateFactorFromPrimary}:{l.LorazepamEquivalentMgPerDay}:{l.LorazepamEquivalentMgPerDayAlternate}:{l.NotCountedReason}:{l.NotCountedKind}"));
 
     private static readonly string[] RxNormSystems =
         [MedicationClassifier.RxNormSystem, "http://www.nlm.nih.gov/research/umls/rxnorm/", "urn:oid:2.16.840.1.113883.6.88", "2.16.840.1.113883.6.88", " HTTP://WWW.NLM.NIH.GOV/RESEARCH/UMLS/RXNORM "];

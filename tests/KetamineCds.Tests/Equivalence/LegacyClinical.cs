@@ -476,7 +476,7 @@ public sealed class LegacyEvaluator(
     LegacyClassifier classifier,
     DailyDoseCalculator calculator,
     RuleSettings settings,
-    OutcomeCalculator outcomes)
+    LegacyOutcomeCalculator outcomes)
 {
     public Evaluation Evaluate(HookKind hook, PatientData data, DateTimeOffset now)
     {
@@ -510,7 +510,7 @@ public sealed class LegacyEvaluator(
             ? outcomes.Summarize(assessments.Scores, treatmentDates, assessments.Excluded)
             : null;
 
-        var benzodiazepines = BenzodiazepineRule.Assess(therapies, knowledge, settings.BenzodiazepineThresholdLorazepamMgPerDay);
+        var benzodiazepines = LegacyBenzodiazepineRule.Assess(therapies, knowledge, settings.BenzodiazepineThresholdLorazepamMgPerDay);
         var showCourse = hook == HookKind.PatientView && summary is not null && (summary.HasScores || summary.ExcludedCount > 0);
         var findings = new List<Finding>();
         if (LamotrigineRule.Evaluate(therapies, knowledge.Thresholds) is { } lamotrigine)
@@ -587,5 +587,210 @@ public sealed class LegacyEvaluator(
         }
 
         return cadssDays.Values.Order();
+    }
+}
+
+public sealed class LegacyOutcomeCalculator(OutcomeDefinitions definitions)
+{
+    private readonly OutcomeDefinitions _definitions = definitions ?? throw new ArgumentNullException(nameof(definitions));
+
+    /// <param name="scores">The patient's assessment totals (any order, any kind).</param>
+    /// <param name="treatmentDates">Instants of ketamine/esketamine treatments (any order; may be empty).</param>
+    /// <param name="alreadyExcluded">Observations the FHIR edge already left out (failed validation, unreadable), to be
+    /// reported with the rest.</param>
+    public OutcomeSummary Summarize(
+        IEnumerable<AssessmentScore> scores,
+        IEnumerable<DateTimeOffset> treatmentDates,
+        IEnumerable<ExcludedScore>? alreadyExcluded = null)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(treatmentDates);
+
+        var excluded = alreadyExcluded?.ToList() ?? [];
+        var usable = new List<AssessmentScore>();
+        foreach (var score in scores)
+        {
+            var range = _definitions.RangeFor(score.Kind);
+            if (range.Contains(score.Score))
+            {
+                usable.Add(score);
+            }
+            else
+            {
+                excluded.Add(new ExcludedScore(
+                    score.Reference,
+                    score.Kind,
+                    ExclusionReason.OutOfRange,
+                    FormattableString.Invariant($"score {score.Score} is outside {range.Min}-{range.Max}")));
+            }
+        }
+
+        var treatments = treatmentDates.Distinct().Order().ToList();
+        var qids = SummarizeQids(usable.Where(s => s.Kind == AssessmentKind.QidsSr16).ToList(), treatments);
+        var cadss = SummarizeCadss(usable.Where(s => s.Kind == AssessmentKind.Cadss).ToList());
+        return new OutcomeSummary(qids, cadss, excluded);
+    }
+
+    private QidsOutcome SummarizeQids(List<AssessmentScore> scores, List<DateTimeOffset> treatments)
+    {
+        if (scores.Count == 0)
+        {
+            return new QidsOutcome();
+        }
+
+        // Ordered by time, and within one instant by score, so "first/lowest" and "last/highest" are unambiguous.
+        var ordered = scores.OrderBy(s => s.When).ThenBy(s => s.Score).ThenBy(s => s.Reference, StringComparer.Ordinal).ToList();
+
+        AssessmentScore baseline;
+        BaselineBasis basis;
+        var preTreatment = treatments.Count > 0 ? ordered.Where(s => s.When <= treatments[0]).ToList() : [];
+        if (preTreatment.Count > 0)
+        {
+            var lastInstant = preTreatment[^1].When;
+            baseline = preTreatment.First(s => s.When == lastInstant); // lowest of a tie
+            basis = BaselineBasis.LastBeforeFirstTreatment;
+        }
+        else
+        {
+            baseline = ordered[0]; // earliest; lowest of a tie
+            basis = treatments.Count == 0 ? BaselineBasis.EarliestNoTreatmentDates : BaselineBasis.EarliestAfterTreatmentStarted;
+        }
+
+        var latest = ordered[^1]; // most recent; highest of a tie
+        var hasFollowUp = latest.When > baseline.When;
+        var exactChange = hasFollowUp ? PercentChange(baseline.Score, latest.Score) : null;
+
+        var series = new List<QidsSeriesPoint>();
+        for (var i = 0; i < treatments.Count; i++)
+        {
+            var start = treatments[i];
+            var end = i + 1 < treatments.Count ? treatments[i + 1] : DateTimeOffset.MaxValue;
+            var after = ordered.Where(s => s.When > start && s.When <= end).ToList();
+            if (after.Count == 0)
+            {
+                continue;
+            }
+
+            var firstInstant = after[0].When;
+            var point = after.Last(s => s.When == firstInstant); // highest of a tie
+            series.Add(new QidsSeriesPoint(i + 1, start, point, Round(PercentChange(baseline.Score, point.Score), 1)));
+        }
+
+        // "At any point": the article counts remission reached "at some point during the induction phase" (Results 3.2),
+        // so every score after the baseline is judged, not only the latest. Within one instant the HIGHER score is
+        // taken (as for the latest), so a tie never overstates.
+        var afterBaseline = ordered.Where(s => s.When > baseline.When)
+            .GroupBy(s => s.When)
+            .Select(g => g.Last())
+            .ToList();
+        var firstResponse = baseline.Score == 0
+            ? null
+            : afterBaseline.FirstOrDefault(s => -PercentChange(baseline.Score, s.Score)!.Value >= _definitions.ResponseMinPercentReduction);
+        var firstRemission = afterBaseline.FirstOrDefault(s => s.Score <= _definitions.RemissionMaxScore);
+
+        return new QidsOutcome
+        {
+            ResponseAtAnyPoint = hasFollowUp && baseline.Score != 0 ? firstResponse is not null : null,
+            RemissionAtAnyPoint = hasFollowUp ? firstRemission is not null : null,
+            FirstResponse = firstResponse,
+            FirstRemission = firstRemission,
+            BaselineScore = baseline,
+            BaselineBasis = basis,
+            LatestScore = latest,
+            PercentChange = Round(exactChange, 1),
+            Response = exactChange is { } change ? -change >= _definitions.ResponseMinPercentReduction : null,
+            Remission = hasFollowUp ? latest.Score <= _definitions.RemissionMaxScore : null,
+            Series = series,
+            Count = scores.Count,
+        };
+    }
+
+    private static CadssOutcome SummarizeCadss(List<AssessmentScore> scores)
+    {
+        if (scores.Count == 0)
+        {
+            return new CadssOutcome();
+        }
+
+        var latest = scores.OrderBy(s => s.When).ThenBy(s => s.Score).ThenBy(s => s.Reference, StringComparer.Ordinal).Last();
+        return new CadssOutcome
+        {
+            Mean = Round(scores.Average(s => s.Score), 2),
+            LatestScore = latest,
+            Count = scores.Count,
+        };
+    }
+
+    private static decimal? PercentChange(decimal baseline, decimal latest) =>
+        baseline == 0 ? null : (latest - baseline) / baseline * 100m;
+
+    private static decimal? Round(decimal? value, int decimals) =>
+        value is { } v ? Math.Round(v, decimals, MidpointRounding.AwayFromZero) : null;
+}
+
+public static class LegacyBenzodiazepineRule
+{
+    /// <summary>The calculation table and totals under both tables; null when the patient takes no benzodiazepine.</summary>
+    public static BenzodiazepineAssessment? Assess(
+        IReadOnlyList<Therapy> therapies,
+        ClinicalKnowledge knowledge,
+        decimal? siteThresholdMgPerDay = null)
+    {
+        ArgumentNullException.ThrowIfNull(therapies);
+        ArgumentNullException.ThrowIfNull(knowledge);
+        var benzodiazepines = therapies.Where(t => t.Ingredient.Class == DrugClass.Benzodiazepine).ToList();
+        if (benzodiazepines.Count == 0)
+        {
+            return null;
+        }
+
+        var lines = benzodiazepines.Select(t => Line(t, knowledge)).ToList();
+        // Z-drugs are not benzodiazepines and are never added, but a clinician reading the table should see them.
+        lines.AddRange(therapies.Where(t => t.Ingredient.Class == DrugClass.ZDrug)
+            .Select(t => new BenzodiazepineLine(t, t.Dose.MgPerDay, null, null, false, null, null,
+                "not a benzodiazepine (Z-drug); not added to the total", NotCountedKind.NotABenzodiazepine)));
+
+        var counted = lines.Where(l => l.Counted).ToList();
+        var totalPrimary = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDay!.Value));
+        var totalAlternate = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDayAlternate!.Value));
+        var threshold = siteThresholdMgPerDay ?? knowledge.Thresholds.BenzodiazepineLorazepamMgPerDay;
+        var inclusive = knowledge.Thresholds.BenzodiazepineInclusive;
+        return new BenzodiazepineAssessment(lines, totalPrimary, totalAlternate, threshold, inclusive, siteThresholdMgPerDay is not null);
+    }
+
+    private static BenzodiazepineLine Line(Therapy therapy, ClinicalKnowledge knowledge)
+    {
+        var primary = knowledge.PrimaryEquivalence.For(therapy.Ingredient.Code);
+        var alternate = knowledge.AlternateEquivalence.For(therapy.Ingredient.Code);
+        var mg = therapy.Dose.MgPerDay;
+        (NotCountedKind Kind, string Text)? reason = null;
+        if (!RouteClassifier.IsOral(therapy.Route))
+        {
+            reason = (NotCountedKind.NotOral, $"route \"{therapy.Route}\" is not oral; the equivalence tables are for oral doses");
+        }
+        else if (primary is null)
+        {
+            reason = (NotCountedKind.NoEquivalence, "no oral lorazepam equivalence is given for this drug");
+        }
+        else if (mg is null)
+        {
+            reason = (NotCountedKind.DoseUnknown, $"dose could not be determined: {therapy.Dose.UnknownReason}");
+        }
+
+        if (reason is { } r)
+        {
+            return new BenzodiazepineLine(therapy, mg, primary?.EquivalentMg, alternate?.EquivalentMg, false, null, null, r.Text, r.Kind);
+        }
+
+        var alternateFactor = alternate?.EquivalentMg ?? primary!.EquivalentMg;
+        return new BenzodiazepineLine(
+            therapy,
+            mg,
+            primary!.EquivalentMg,
+            alternateFactor,
+            alternate is null,
+            DailyDoseCalculator.Round(mg!.Value / primary.EquivalentMg),
+            DailyDoseCalculator.Round(mg.Value / alternateFactor),
+            null);
     }
 }
