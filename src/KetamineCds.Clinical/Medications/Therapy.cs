@@ -602,6 +602,13 @@ internal static partial class DosageSignature
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    // One buffer per thread for the whole signature (and one for a line of several), reused call after call.
+    [ThreadStatic]
+    private static StringBuilder? _buffer;
+
+    [ThreadStatic]
+    private static StringBuilder? _lineBuffer;
+
     /// <summary>
     /// "route=...|line||line": the lines in ordinal order. Each line is "dose;low;high;timing;prn;max;maxPerAdmin;route;text"
     /// and a timing is "frequency,frequencyMax,period,periodMax,periodUnit,when,timeOfDay,event,code+code,codeText";
@@ -610,8 +617,9 @@ internal static partial class DosageSignature
     public static string Of(MedicationFact fact)
     {
         ArgumentNullException.ThrowIfNull(fact);
-        var builder = new StringBuilder("route=");
-        builder.Append(Normalize(fact.Route)).Append('|');
+        var builder = _buffer ??= new StringBuilder(128);
+        builder.Clear();
+        builder.Append("route=").Append(Normalize(fact.Route)).Append('|');
         var dosages = fact.Dosages;
         if (dosages.Count == 1)
         {
@@ -620,7 +628,7 @@ internal static partial class DosageSignature
         else if (dosages.Count > 1)
         {
             var lines = new string[dosages.Count];
-            var line = new StringBuilder();
+            var line = _lineBuffer ??= new StringBuilder(64);
             for (var i = 0; i < lines.Length; i++)
             {
                 line.Clear();
