@@ -6,7 +6,6 @@ using KetamineCds.Clinical.Medications;
 using KetamineCds.Clinical.Outcomes;
 using KetamineCds.Clinical.Rules;
 
-#pragma warning disable CA1305, CA1307, CA1309, CA1310, CA1822, CA1859, CA1860, CA1862, CA1866, CA1847, CA2249, IDE0028, IDE0300, IDE0305
 namespace KetamineCds.Tests.Equivalence;
 
 // The clinical evaluation as it was before the allocation work of issue 8 (commit b00bbdf), kept verbatim as the oracle
