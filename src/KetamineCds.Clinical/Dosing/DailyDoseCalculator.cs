@@ -48,28 +48,67 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
     private DailyDose CalculateUnchecked(RecognizedMedication medication, DateTimeOffset? asOf)
     {
         var fact = medication.Fact;
-        var lines = fact.Dosages.ToList();
+        IReadOnlyList<DosageFact> lines = fact.Dosages;
 
         // The route the entry names, structured or read from its sig: kept on the result even when the dose is
         // unknown, so a non-oral entry is named as not oral rather than as unreadable.
-        var route = lines.Select(l => l.Route).FirstOrDefault(r => !string.IsNullOrWhiteSpace(r));
+        string? route = null;
+        foreach (var l in lines)
+        {
+            if (!string.IsNullOrWhiteSpace(l.Route))
+            {
+                route = l.Route;
+                break;
+            }
+        }
+
         DailyDose Fail(string reason) => DailyDose.Unknown(reason, route);
-        void NoteRoute(SigParseResult parsed) => route ??= parsed.Dosages.Select(d => d.Route).FirstOrDefault(r => r is not null);
+        void NoteRoute(SigParseResult parsed)
+        {
+            foreach (var d in parsed.Dosages)
+            {
+                if (route is not null)
+                {
+                    return;
+                }
+
+                route = d.Route;
+            }
+        }
 
         if (asOf is { } now && lines.Count > 0)
         {
-            var current = lines.Where(l => l.Timing?.BoundsEnd is not { } end || end >= now).ToList();
-            if (current.Count == 0)
+            // Only the lines still current count; the list is copied only when a line has ended.
+            static bool Ended(DosageFact l, DateTimeOffset now) => l.Timing?.BoundsEnd is { } end && end < now;
+            var ended = 0;
+            foreach (var l in lines)
+            {
+                ended += Ended(l, now) ? 1 : 0;
+            }
+
+            if (ended == lines.Count)
             {
                 return Fail("every dosage line has ended (timing bounds are in the past)");
             }
 
-            lines = current;
+            if (ended > 0)
+            {
+                var current = new List<DosageFact>(lines.Count - ended);
+                foreach (var l in lines)
+                {
+                    if (!Ended(l, now))
+                    {
+                        current.Add(l);
+                    }
+                }
+
+                lines = current;
+            }
         }
 
         // Lines with nothing structured to count but a text sig are read by the sig parser; what the line does
         // say structurally (timing, as needed, maximums, route) still holds.
-        var expanded = new List<DosageFact>();
+        var expanded = new List<DosageFact>(lines.Count);
         foreach (var line in lines)
         {
             if (line.Dose is null && line.DoseRangeHigh is null && !string.IsNullOrWhiteSpace(line.Text))
@@ -90,7 +129,7 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
                     Route = line.Route ?? d.Route,
                 }));
             }
-            else if (!string.IsNullOrWhiteSpace(line.Text) && AdministrationsPerDay(line.Timing, Vocabulary, out _, out _) is null)
+            else if (!string.IsNullOrWhiteSpace(line.Text) && AdministrationsPerDay(line.Timing, Vocabulary, describe: false, out _, out _) is null)
             {
                 // Epic sends the dose structured (doseQuantity 1 tablet) and the schedule only in the sig text
                 // ("Take 1 tablet by mouth 2 (two) times daily."): the text supplies what the structure lacks.
@@ -138,8 +177,8 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
         decimal total = 0, scheduled = 0;
         var anyPrn = false;
         var upTo = false;
-        var derivations = new List<DoseDerivation>();
-        var parts = new List<string>();
+        var derivations = new List<DoseDerivation>(2);
+        var parts = new List<string>(expanded.Count);
         foreach (var line in expanded)
         {
             var result = CalculateLine(medication, line);
@@ -168,8 +207,8 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             MgPerDay = Round(total),
             ScheduledMgPerDay = anyPrn ? Round(scheduled) : null,
             IsUpTo = upTo,
-            Derivations = derivations.Distinct().ToList(),
-            Calculation = string.Join(" + ", parts),
+            Derivations = Distinct(derivations),
+            Calculation = parts.Count == 1 ? parts[0] : string.Join(" + ", parts),
             Route = route,
         };
     }
@@ -343,7 +382,22 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
             derivations.Insert(0, DoseDerivation.Structured);
         }
 
-        return derivations.Distinct().ToList();
+        return Distinct(derivations);
+    }
+
+    /// <summary>The derivations without repeats, in the order first given (as Enumerable.Distinct).</summary>
+    private static List<DoseDerivation> Distinct(List<DoseDerivation> derivations)
+    {
+        var result = new List<DoseDerivation>(derivations.Count);
+        foreach (var d in derivations)
+        {
+            if (!result.Contains(d))
+            {
+                result.Add(d);
+            }
+        }
+
+        return result;
     }
 
     private static (decimal MgPerDay, string Text)? MaxPerDay(RecognizedMedication medication, DosageFact line, List<DoseDerivation> derivations)
@@ -650,7 +704,11 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
     /// is given: the most doses the sig allows); else the number of when/timeOfDay entries (each once a day); else
     /// timing.code, read as HL7 v3 GTSAbbreviation (terminology.hl7.org CodeSystem v3-GTSAbbreviation).
     /// </summary>
-    internal static decimal? AdministrationsPerDay(TimingFact? timing, SigVocabulary vocabulary, out string text, out bool isMaximum)
+    internal static decimal? AdministrationsPerDay(TimingFact? timing, SigVocabulary vocabulary, out string text, out bool isMaximum) =>
+        AdministrationsPerDay(timing, vocabulary, describe: true, out text, out isMaximum);
+
+    /// <param name="describe">False when only the number is wanted: <paramref name="text"/> is then left empty.</param>
+    private static decimal? AdministrationsPerDay(TimingFact? timing, SigVocabulary vocabulary, bool describe, out string text, out bool isMaximum)
     {
         text = "";
         isMaximum = false;
@@ -682,22 +740,24 @@ public sealed class DailyDoseCalculator(ISigTextParser sigParser)
                 perDay *= Math.Max(timing.WhenCount, timing.TimeOfDayCount);
             }
 
-            text = $"{Format(Round(perDay))}/day";
+            text = describe ? $"{Format(Round(perDay))}/day" : "";
             return perDay;
         }
 
         if (timing.WhenCount > 0 || timing.TimeOfDayCount > 0)
         {
             var count = Math.Max(timing.WhenCount, timing.TimeOfDayCount);
-            text = $"{count}/day";
+            text = describe ? $"{count}/day" : "";
             return count;
         }
 
-        foreach (var code in timing.Codes.Select(c => c.Code).Append(timing.CodeText))
+        // timing.code's codings in order, then its text.
+        for (var i = 0; i <= timing.Codes.Count; i++)
         {
+            var code = i < timing.Codes.Count ? timing.Codes[i].Code : timing.CodeText;
             if (code is not null && GtsPerDay(code, vocabulary) is { } perDay)
             {
-                text = $"{Format(perDay)}/day ({code.Trim().ToUpperInvariant()})";
+                text = describe ? $"{Format(perDay)}/day ({code.Trim().ToUpperInvariant()})" : "";
                 return perDay;
             }
         }

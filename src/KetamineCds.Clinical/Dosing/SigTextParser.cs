@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using KetamineCds.Clinical.Medications;
 
@@ -26,9 +27,51 @@ public sealed class SigTextParser(SigVocabulary vocabulary) : ISigTextParser
     /// <summary>The words this parser knows (the sig vocabulary CodeSystem in fhir-profiles).</summary>
     public SigVocabulary Vocabulary { get; } = vocabulary ?? throw new ArgumentNullException(nameof(vocabulary));
 
+    /// <summary>How many distinct sig texts are remembered; the memory is emptied when it is full.</summary>
+    internal const int MemoCapacity = 2048;
+
+    /// <summary>Longer texts are parsed every time (a sig is a line; a long text is rarely seen twice).</summary>
+    internal const int MemoMaxTextLength = 256;
+
+    // The same sigs recur across charts ("Take 1 tablet by mouth 2 (two) times daily."), and a parse costs about 10 us
+    // and 5-8 KB. The result depends only on the text and this parser's vocabulary (fixed for the instance), so a
+    // result is remembered by its exact text. Bounded by count and text length, so request text cannot grow it; safe
+    // for concurrent hook calls (the results are immutable: read-only lists of records).
+    private readonly ConcurrentDictionary<string, SigParseResult> _memo = new(StringComparer.Ordinal);
+    private int _memoCount;
+
+    /// <summary>How many sig texts are remembered now (for tests of the bound).</summary>
+    internal int MemoCount => _memo.Count;
+
     public SigParseResult Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MemoMaxTextLength)
+        {
+            return ParseText(text);
+        }
+
+        if (_memo.TryGetValue(text, out var remembered))
+        {
+            return remembered;
+        }
+
+        var result = Freeze(ParseText(text));
+        if (Interlocked.Increment(ref _memoCount) > MemoCapacity)
+        {
+            _memo.Clear();
+            Volatile.Write(ref _memoCount, 1); // this one, added below
+        }
+
+        return _memo.GetOrAdd(text, result);
+    }
+
+    /// <summary>The result with read-only lists, so a remembered result cannot be changed by a caller.</summary>
+    private static SigParseResult Freeze(SigParseResult result) =>
+        new(result.Dosages.ToArray().AsReadOnly(), result.Unparsed) { UnparsedParts = result.UnparsedParts.ToArray().AsReadOnly() };
+
+    private SigParseResult ParseText(string text)
+    {
         if (string.IsNullOrWhiteSpace(text))
         {
             return new SigParseResult([], null);

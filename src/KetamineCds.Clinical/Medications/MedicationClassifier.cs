@@ -58,59 +58,186 @@ public sealed class MedicationClassifier
     }
 
     /// <summary>Returns the ingredient this entry is, or null when it is none of ours.</summary>
+    /// <remarks>
+    /// Order of evidence: an RxNorm product code, a SNOMED CT product code, an RxNorm ingredient code, a SNOMED CT
+    /// substance or ATC code (whichever comes first in the entry), then a name. Within each kind the first code in the
+    /// entry's order wins (the medication's codes, then its ingredients' codes). One pass over the codes notes the first
+    /// hit of each kind in the dictionaries built at load, so a call allocates only its result (it runs for every
+    /// medication of every hook call).
+    /// </remarks>
     public RecognizedMedication? Classify(MedicationFact fact)
     {
         ArgumentNullException.ThrowIfNull(fact);
-        var codes = fact.Codes
-            .Concat(fact.Ingredients.SelectMany(i => i.Codes))
-            .Where(c => !string.IsNullOrWhiteSpace(c.Code))
-            .Select(c => (System: SystemOf(c.System), Code: c.Code!.Trim()))
-            .Where(c => c.System is not null)
-            .ToList();
-        var rxCodes = codes.Where(c => c.System == MedicationCodeSystem.RxNorm).Select(c => c.Code).ToList();
-        var snomedCodes = codes.Where(c => c.System == MedicationCodeSystem.SnomedCt).Select(c => c.Code).ToList();
-        var codings = _knowledge.Codings;
-
-        if (ProductOf(rxCodes, _knowledge.Products) is { } rxProduct)
+        var scan = new CodeScan();
+        Scan(fact.Codes, ref scan);
+        foreach (var ingredient in fact.Ingredients)
         {
-            return new RecognizedMedication(fact, rxProduct.Ingredient, RecognitionBasis.RxNormProductCode, rxProduct.Product);
+            Scan(ingredient.Codes, ref scan);
         }
 
-        if (ProductOf(snomedCodes, codings.SnomedProducts) is { } snomedProduct)
+        if (scan.RxProduct is { } rxProduct)
         {
-            return new RecognizedMedication(fact, snomedProduct.Ingredient, RecognitionBasis.SnomedProductCode, snomedProduct.Product);
+            return new RecognizedMedication(fact, scan.RxProductIngredient!, RecognitionBasis.RxNormProductCode, rxProduct);
         }
 
-        foreach (var code in rxCodes)
+        if (scan.SnomedProduct is { } snomedProduct)
         {
-            if (_ingredientByRxNorm.TryGetValue(code, out var ingredient))
-            {
-                return new RecognizedMedication(fact, ingredient, RecognitionBasis.RxNormIngredientCode, null);
-            }
+            return new RecognizedMedication(fact, scan.SnomedProductIngredient!, RecognitionBasis.SnomedProductCode, snomedProduct);
         }
 
-        foreach (var (system, code) in codes)
+        if (scan.RxIngredient is { } rxIngredient)
         {
-            var map = system switch
-            {
-                MedicationCodeSystem.SnomedCt => codings.SnomedSubstances,
-                MedicationCodeSystem.Atc => codings.AtcCodes,
-                _ => null,
-            };
-            // ATC codes are upper-case by definition; some systems send them lower-case.
-            if (map is not null && map.TryGetValue(system == MedicationCodeSystem.Atc ? code.ToUpperInvariant() : code, out var ingredientCode)
-                && _knowledge.Ingredients.TryGetValue(ingredientCode, out var ingredient))
-            {
-                var basis = system == MedicationCodeSystem.Atc ? RecognitionBasis.AtcCode : RecognitionBasis.SnomedSubstanceCode;
-                return new RecognizedMedication(fact, ingredient, basis, null);
-            }
+            return new RecognizedMedication(fact, rxIngredient, RecognitionBasis.RxNormIngredientCode, null);
         }
 
-        var byName = MatchName(NamesOf(fact));
+        if (scan.Mapped is { } mapped)
+        {
+            return new RecognizedMedication(fact, mapped, scan.MappedBasis, null);
+        }
+
+        var byName = MatchName(fact);
         if (byName is not null)
         {
-            var basis = rxCodes.Any(_knowledge.RxNormClass.ContainsKey) ? RecognitionBasis.ValueSetCode : RecognitionBasis.Name;
+            var basis = scan.RxInValueSet ? RecognitionBasis.ValueSetCode : RecognitionBasis.Name;
             return new RecognizedMedication(fact, byName, basis, null);
+        }
+
+        return null;
+    }
+
+    /// <summary>The first hit of each kind of code evidence in one entry.</summary>
+    private struct CodeScan
+    {
+        public ProductInfo? RxProduct;
+        public Ingredient? RxProductIngredient;
+        public ProductInfo? SnomedProduct;
+        public Ingredient? SnomedProductIngredient;
+        public Ingredient? RxIngredient;
+        public Ingredient? Mapped;
+        public RecognitionBasis MappedBasis;
+        public bool RxInValueSet;
+    }
+
+    private void Scan(IReadOnlyList<CodeFact> codes, ref CodeScan scan)
+    {
+        var knowledge = _knowledge;
+        var codings = knowledge.Codings;
+        for (var i = 0; i < codes.Count; i++)
+        {
+            var coding = codes[i];
+            if (string.IsNullOrWhiteSpace(coding.Code) || SystemOf(coding.System) is not { } system)
+            {
+                continue;
+            }
+
+            var code = coding.Code.Trim();
+            switch (system)
+            {
+                case MedicationCodeSystem.RxNorm:
+                    if (scan.RxProduct is null && knowledge.Products.TryGetValue(code, out var product)
+                        && knowledge.Ingredients.TryGetValue(product.IngredientCode, out var productIngredient))
+                    {
+                        (scan.RxProduct, scan.RxProductIngredient) = (product, productIngredient);
+                    }
+
+                    if (scan.RxIngredient is null && _ingredientByRxNorm.TryGetValue(code, out var ingredient))
+                    {
+                        scan.RxIngredient = ingredient;
+                    }
+
+                    scan.RxInValueSet |= knowledge.RxNormClass.ContainsKey(code);
+                    break;
+                case MedicationCodeSystem.SnomedCt:
+                    if (scan.SnomedProduct is null && codings.SnomedProducts.TryGetValue(code, out var snomedProduct)
+                        && knowledge.Ingredients.TryGetValue(snomedProduct.IngredientCode, out var snomedIngredient))
+                    {
+                        (scan.SnomedProduct, scan.SnomedProductIngredient) = (snomedProduct, snomedIngredient);
+                    }
+
+                    if (scan.Mapped is null && codings.SnomedSubstances.TryGetValue(code, out var substance)
+                        && knowledge.Ingredients.TryGetValue(substance, out var substanceIngredient))
+                    {
+                        (scan.Mapped, scan.MappedBasis) = (substanceIngredient, RecognitionBasis.SnomedSubstanceCode);
+                    }
+
+                    break;
+                case MedicationCodeSystem.Atc:
+                    // ATC codes are upper-case by definition; some systems send them lower-case.
+                    if (scan.Mapped is null && codings.AtcCodes.TryGetValue(code.ToUpperInvariant(), out var atc)
+                        && knowledge.Ingredients.TryGetValue(atc, out var atcIngredient))
+                    {
+                        (scan.Mapped, scan.MappedBasis) = (atcIngredient, RecognitionBasis.AtcCode);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The names the entry gives, in order (its texts, its codings' displays, its ingredients' texts, their codings'
+    /// displays), matched against our ingredient names: the first text that names one of ours decides.
+    /// </summary>
+    private Ingredient? MatchName(MedicationFact fact)
+    {
+        foreach (var text in fact.Texts)
+        {
+            if (MatchText(text) is { } found)
+            {
+                return found;
+            }
+        }
+
+        if (MatchDisplays(fact.Codes) is { } byDisplay)
+        {
+            return byDisplay;
+        }
+
+        foreach (var ingredient in fact.Ingredients)
+        {
+            if (MatchText(ingredient.Text) is { } found)
+            {
+                return found;
+            }
+        }
+
+        foreach (var ingredient in fact.Ingredients)
+        {
+            if (MatchDisplays(ingredient.Codes) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private Ingredient? MatchDisplays(IReadOnlyList<CodeFact> codes)
+    {
+        for (var i = 0; i < codes.Count; i++)
+        {
+            if (MatchText(codes[i].Display) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private Ingredient? MatchText(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        foreach (var (name, ingredient) in _names)
+        {
+            if (ContainsWord(text, name))
+            {
+                return ingredient;
+            }
         }
 
         return null;
@@ -161,6 +288,17 @@ public sealed class MedicationClassifier
     /// </summary>
     public static MedicationCodeSystem? SystemOf(string? system)
     {
+        // The canonical URIs, as nearly every EHR sends them, without the normalizing below.
+        switch (system)
+        {
+            case RxNormSystem:
+                return MedicationCodeSystem.RxNorm;
+            case SnomedSystem:
+                return MedicationCodeSystem.SnomedCt;
+            case AtcSystem:
+                return MedicationCodeSystem.Atc;
+        }
+
         if (string.IsNullOrWhiteSpace(system))
         {
             return null;
@@ -190,25 +328,4 @@ public sealed class MedicationClassifier
 
         return null;
     }
-
-    private (ProductInfo Product, Ingredient Ingredient)? ProductOf(List<string> codes, IReadOnlyDictionary<string, ProductInfo> products)
-    {
-        foreach (var code in codes)
-        {
-            if (products.TryGetValue(code, out var product) && _knowledge.Ingredients.TryGetValue(product.IngredientCode, out var ingredient))
-            {
-                return (product, ingredient);
-            }
-        }
-
-        return null;
-    }
-
-    private static IEnumerable<string> NamesOf(MedicationFact fact) =>
-        fact.Texts
-            .Concat(fact.Codes.Select(c => c.Display))
-            .Concat(fact.Ingredients.Select(i => i.Text))
-            .Concat(fact.Ingredients.SelectMany(i => i.Codes.Select(c => c.Display)))
-            .Where(t => !string.IsNullOrWhiteSpace(t))
-            .Select(t => t!);
 }

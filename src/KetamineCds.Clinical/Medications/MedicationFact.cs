@@ -89,11 +89,55 @@ public sealed record MedicationFact
     /// The name the record itself gives: text, else the first coding display, else an ingredient's text or display
     /// (of a contained or included Medication). Null when the record names nothing and only carries codes.
     /// </summary>
-    public string? Name =>
-        Texts.FirstOrDefault(t => !string.IsNullOrWhiteSpace(t))
-        ?? Codes.Select(c => c.Display).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d))
-        ?? Ingredients.Select(i => i.Text).Concat(Ingredients.SelectMany(i => i.Codes.Select(c => c.Display)))
-            .FirstOrDefault(d => !string.IsNullOrWhiteSpace(d));
+    public string? Name
+    {
+        get
+        {
+            foreach (var text in Texts)
+            {
+                if (!string.IsNullOrWhiteSpace(text))
+                {
+                    return text;
+                }
+            }
+
+            if (FirstDisplay(Codes) is { } display)
+            {
+                return display;
+            }
+
+            foreach (var ingredient in Ingredients)
+            {
+                if (!string.IsNullOrWhiteSpace(ingredient.Text))
+                {
+                    return ingredient.Text;
+                }
+            }
+
+            foreach (var ingredient in Ingredients)
+            {
+                if (FirstDisplay(ingredient.Codes) is { } ingredientDisplay)
+                {
+                    return ingredientDisplay;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private static string? FirstDisplay(IReadOnlyList<CodeFact> codes)
+    {
+        foreach (var code in codes)
+        {
+            if (!string.IsNullOrWhiteSpace(code.Display))
+            {
+                return code.Display;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// The best human-readable name without knowledge of the codes: <see cref="Name"/>, else the first code with its

@@ -33,7 +33,20 @@ public static class MedicationStatusPolicy
         }
 
         // Every dosage line bounded and all bounds over: the therapy has ended.
-        var bounds = fact.Dosages.Select(d => d.Timing?.BoundsEnd).ToList();
-        return bounds.Count == 0 || bounds.Any(b => b is null || b >= now);
+        var dosages = fact.Dosages;
+        if (dosages.Count == 0)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < dosages.Count; i++)
+        {
+            if (dosages[i].Timing?.BoundsEnd is not { } bound || bound >= now)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using KetamineCds.Clinical.Dosing;
 using KetamineCds.Clinical.Knowledge;
@@ -22,10 +23,29 @@ public sealed record Therapy(
     /// The name a clinician reads: the first entry's own text or display; for entries known only by a code, the
     /// product's name and strength from its supplement (RxNorm or SNOMED CT), else the ingredient's name. Never a bare code.
     /// </summary>
-    public string DisplayName =>
-        Entries.Select(e => e.Fact.Name).FirstOrDefault(n => n is not null)
-        ?? Entries.Select(e => e.Product?.Display).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d))
-        ?? Ingredient.Name;
+    public string DisplayName
+    {
+        get
+        {
+            foreach (var e in Entries)
+            {
+                if (e.Fact.Name is { } name)
+                {
+                    return name;
+                }
+            }
+
+            foreach (var e in Entries)
+            {
+                if (!string.IsNullOrWhiteSpace(e.Product?.Display))
+                {
+                    return e.Product.Display;
+                }
+            }
+
+            return Ingredient.Name;
+        }
+    }
 
     /// <summary>True when another therapy of the same ingredient runs alongside this one (a different dose or
     /// schedule, e.g. scheduled and as needed): each is counted, and the note says so.</summary>
@@ -39,9 +59,23 @@ public sealed record Therapy(
     /// "under the tongue"; see <see cref="DailyDose.Route"/>), else the product's route; null when none is given (the
     /// outpatient assumption of oral). A route written in the sig wins over that assumption and over the product.
     /// </summary>
-    public string? Route => Entries
-        .Select((e, i) => e.Fact.Route ?? (i < EntryDoses.Count ? EntryDoses[i].Route : null) ?? e.Product?.Route)
-        .FirstOrDefault(r => !string.IsNullOrWhiteSpace(r));
+    public string? Route
+    {
+        get
+        {
+            for (var i = 0; i < Entries.Count; i++)
+            {
+                var e = Entries[i];
+                var route = e.Fact.Route ?? (i < EntryDoses.Count ? EntryDoses[i].Route : null) ?? e.Product?.Route;
+                if (!string.IsNullOrWhiteSpace(route))
+                {
+                    return route;
+                }
+            }
+
+            return null;
+        }
+    }
 }
 
 /// <summary>
@@ -71,73 +105,65 @@ public static class TherapyReconciler
         ArgumentNullException.ThrowIfNull(medications);
         ArgumentNullException.ThrowIfNull(calculator);
         var therapies = new List<Therapy>();
-        foreach (var group in medications.GroupBy(m => m.Ingredient.Code, StringComparer.Ordinal))
-        {
-            var entries = group.Select(m => new Entry(m, calculator.Calculate(m, asOf), DosageSignature.Of(m.Fact))).ToList();
 
-            // 1. Linked entries form one therapy (transitively).
-            var groups = new List<List<Entry>>();
-            foreach (var entry in entries)
+        // By ingredient, in the order each ingredient first appears (as GroupBy would; a chart has a handful of
+        // ingredients, so a list search beats a lookup's allocations).
+        var byIngredient = new List<List<RecognizedMedication>>();
+        foreach (var medication in medications)
+        {
+            List<RecognizedMedication>? same = null;
+            foreach (var existing in byIngredient)
             {
-                JoinInto(groups, entry, other => Linked(entry.Med.Fact, other.Med.Fact));
+                if (string.Equals(existing[0].Ingredient.Code, medication.Ingredient.Code, StringComparison.Ordinal))
+                {
+                    same = existing;
+                    break;
+                }
+            }
+
+            if (same is null)
+            {
+                byIngredient.Add(same = []);
+            }
+
+            same.Add(medication);
+        }
+
+        foreach (var group in byIngredient)
+        {
+            // 1. Linked entries form one therapy (transitively).
+            var groups = new List<List<Entry>>(group.Count);
+            foreach (var medication in group)
+            {
+                JoinLinked(groups, new Entry(medication, calculator.Calculate(medication, asOf)));
             }
 
             // 2. Copies of one record form one therapy (transitively, across kinds).
-            var duplicates = new HashSet<Entry>();
-            for (var changed = true; changed;)
-            {
-                changed = false;
-                foreach (var therapy in groups.ToList())
-                {
-                    var copies = groups.Where(other => other != therapy && therapy.Any(a => other.Any(b => SameRecordedTherapy(a, b)))).ToList();
-                    if (copies.Count == 0 || !groups.Contains(therapy))
-                    {
-                        continue;
-                    }
-
-                    foreach (var copy in copies)
-                    {
-                        duplicates.UnionWith(copy.Where(b => therapy.Any(a => SameRecordedTherapy(a, b))));
-                        duplicates.UnionWith(therapy.Where(a => copy.Any(b => SameRecordedTherapy(a, b))));
-                        therapy.AddRange(copy);
-                        groups.Remove(copy);
-                    }
-
-                    changed = true;
-                }
-            }
+            MergeCopies(groups);
 
             // 3. A group of reports pairs with a group of orders: equal doses first, then any (not scheduled with as needed).
-            var reports = groups.Where(t => t.All(e => e.Med.Fact.Source == MedicationSource.Statement)).ToList();
-            var orders = groups.Where(t => t.All(e => e.Med.Fact.Source != MedicationSource.Statement)).ToList();
-            foreach (var sameDoseOnly in new[] { true, false })
-            {
-                foreach (var report in reports.ToList())
-                {
-                    var order = orders.FirstOrDefault(o => sameDoseOnly
-                        ? SameKnownDose(Counted(report), Counted(o))
-                        : AsNeeded(report) == AsNeeded(o));
-                    if (order is null)
-                    {
-                        continue;
-                    }
-
-                    order.AddRange(report);
-                    groups.Remove(report);
-                    reports.Remove(report);
-                    orders.Remove(order);
-                }
-            }
+            PairReportsWithOrders(groups);
 
             // 4. What remains of this ingredient is concurrent: each therapy is counted and says so.
-            var merged = groups.Select(g => Merge(g, duplicates)).ToList();
+            var merged = new List<Therapy>(groups.Count);
+            foreach (var g in groups)
+            {
+                merged.Add(Merge(g));
+            }
+
             if (merged.Count > 1)
             {
-                merged = merged.Select(t => t with
+                var concurrent = new List<Therapy>(merged.Count);
+                foreach (var t in merged)
                 {
-                    Concurrent = true,
-                    ReconciliationNote = Join(t.ReconciliationNote, ConcurrentNote(t, merged)),
-                }).ToList();
+                    concurrent.Add(t with
+                    {
+                        Concurrent = true,
+                        ReconciliationNote = Join(t.ReconciliationNote, ConcurrentNote(t, merged)),
+                    });
+                }
+
+                merged = concurrent;
             }
 
             therapies.AddRange(merged);
@@ -146,44 +172,297 @@ public static class TherapyReconciler
         return therapies;
     }
 
-    private sealed record Entry(RecognizedMedication Med, DailyDose Dose, string Signature);
-
-    private static void JoinInto(List<List<Entry>> groups, Entry entry, Func<Entry, bool> belongs)
+    /// <summary>One entry being reconciled: its dose, its dosage signature (computed when first compared), and whether it
+    /// was found to be a copy of another record.</summary>
+    private sealed class Entry(RecognizedMedication med, DailyDose dose)
     {
-        var joined = groups.Where(t => t.Any(belongs)).ToList();
+        private string? _signature;
+
+        public RecognizedMedication Med { get; } = med;
+
+        public DailyDose Dose { get; } = dose;
+
+        public string Signature => _signature ??= DosageSignature.Of(Med.Fact);
+
+        /// <summary>Set when this entry and another were recognized as one record (step 2); counted in the note.</summary>
+        public bool IsCopy { get; set; }
+    }
+
+    /// <summary>The entry joins every group holding an entry it is linked to; those groups become one, placed last.</summary>
+    private static void JoinLinked(List<List<Entry>> groups, Entry entry)
+    {
         var merged = new List<Entry> { entry };
-        foreach (var existing in joined)
+        for (var i = 0; i < groups.Count;)
         {
-            merged.AddRange(existing);
-            groups.Remove(existing);
+            if (AnyLinked(groups[i], entry))
+            {
+                merged.AddRange(groups[i]);
+                groups.RemoveAt(i);
+            }
+            else
+            {
+                i++;
+            }
         }
 
         groups.Add(merged);
     }
 
-    private static Therapy Merge(List<Entry> entries, HashSet<Entry> duplicates)
+    private static bool AnyLinked(List<Entry> group, Entry entry)
     {
-        // The prescription first (it names the therapy), then the reports.
-        var ordered = entries.OrderBy(e => e.Med.Fact.Source == MedicationSource.Statement ? 1 : 0).ToList();
+        foreach (var other in group)
+        {
+            if (Linked(entry.Med.Fact, other.Med.Fact))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Step 2: each group takes in every other group holding a copy of one of its entries, until no group changes. The
+    /// entries found to be copies are marked as the merge finds them (a copy matched against the group as it has grown).
+    /// </summary>
+    private static void MergeCopies(List<List<Entry>> groups)
+    {
+        if (groups.Count < 2)
+        {
+            return;
+        }
+
+        var snapshot = new List<List<Entry>>(groups.Count);
+        var copies = new List<List<Entry>>();
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            snapshot.Clear();
+            snapshot.AddRange(groups);
+            foreach (var therapy in snapshot)
+            {
+                if (!ContainsGroup(groups, therapy))
+                {
+                    continue;
+                }
+
+                copies.Clear();
+                foreach (var other in groups)
+                {
+                    if (!ReferenceEquals(other, therapy) && AnySameRecord(therapy, other))
+                    {
+                        copies.Add(other);
+                    }
+                }
+
+                if (copies.Count == 0)
+                {
+                    continue;
+                }
+
+                foreach (var copy in copies)
+                {
+                    foreach (var b in copy)
+                    {
+                        b.IsCopy |= AnySameRecord(therapy, b);
+                    }
+
+                    foreach (var a in therapy)
+                    {
+                        a.IsCopy |= AnySameRecord(copy, a);
+                    }
+
+                    therapy.AddRange(copy);
+                    RemoveGroup(groups, copy);
+                }
+
+                changed = true;
+            }
+        }
+    }
+
+    private static bool ContainsGroup(List<List<Entry>> groups, List<Entry> group)
+    {
+        foreach (var g in groups)
+        {
+            if (ReferenceEquals(g, group))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void RemoveGroup(List<List<Entry>> groups, List<Entry> group)
+    {
+        for (var i = 0; i < groups.Count; i++)
+        {
+            if (ReferenceEquals(groups[i], group))
+            {
+                groups.RemoveAt(i);
+                return;
+            }
+        }
+    }
+
+    private static bool AnySameRecord(List<Entry> group, List<Entry> other)
+    {
+        foreach (var a in group)
+        {
+            if (AnySameRecord(other, a))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnySameRecord(List<Entry> group, Entry entry)
+    {
+        foreach (var a in group)
+        {
+            if (SameRecordedTherapy(a, entry))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Step 3: each group of reports joins the first group of orders with the same known dose; then each remaining one
+    /// joins the first remaining order with the same as-needed-ness. An order takes at most one group of reports.
+    /// </summary>
+    private static void PairReportsWithOrders(List<List<Entry>> groups)
+    {
+        List<List<Entry>>? reports = null;
+        List<List<Entry>>? orders = null;
+        foreach (var t in groups)
+        {
+            if (AllStatements(t, statements: true))
+            {
+                (reports ??= []).Add(t);
+            }
+
+            if (AllStatements(t, statements: false))
+            {
+                (orders ??= []).Add(t);
+            }
+        }
+
+        if (reports is null || orders is null)
+        {
+            return;
+        }
+
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var sameDoseOnly = pass == 0;
+            for (var r = 0; r < reports.Count;)
+            {
+                var report = reports[r];
+                var reportDose = sameDoseOnly ? Counted(report) : null;
+                var reportAsNeeded = !sameDoseOnly && AsNeeded(report);
+                List<Entry>? order = null;
+                foreach (var o in orders)
+                {
+                    if (sameDoseOnly ? SameKnownDose(reportDose!, Counted(o)) : reportAsNeeded == AsNeeded(o))
+                    {
+                        order = o;
+                        break;
+                    }
+                }
+
+                if (order is null)
+                {
+                    r++;
+                    continue;
+                }
+
+                order.AddRange(report);
+                RemoveGroup(groups, report);
+                reports.RemoveAt(r);
+                RemoveGroup(orders, order);
+            }
+        }
+    }
+
+    /// <summary>Every entry of the group is a statement (<paramref name="statements"/>), or none is.</summary>
+    private static bool AllStatements(List<Entry> group, bool statements)
+    {
+        foreach (var e in group)
+        {
+            if ((e.Med.Fact.Source == MedicationSource.Statement) != statements)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static Therapy Merge(List<Entry> entries)
+    {
+        // The prescription first (it names the therapy), then the reports (a stable order within each).
+        var ordered = new List<Entry>(entries.Count);
+        foreach (var e in entries)
+        {
+            if (e.Med.Fact.Source != MedicationSource.Statement)
+            {
+                ordered.Add(e);
+            }
+        }
+
+        foreach (var e in entries)
+        {
+            if (e.Med.Fact.Source == MedicationSource.Statement)
+            {
+                ordered.Add(e);
+            }
+        }
+
         var first = ordered[0];
         if (ordered.Count == 1)
         {
             return new Therapy(first.Med.Ingredient, [first.Med], [first.Dose], first.Dose, null);
         }
 
-        var known = ordered.Where(e => e.Dose.MgPerDay is not null).ToList();
-        var counted = known.Count > 0 ? known.MaxBy(e => e.Dose.MgPerDay!.Value)!.Dose : first.Dose;
-        var allAgree = ordered.Select(e => e.Dose.MgPerDay).Distinct().Count() == 1;
-        var copies = ordered.Count(duplicates.Contains);
+        // The higher known dose is counted (the first of equal highest); all agree when every entry has the same
+        // mg/day (or every one is unknown).
+        Entry? highest = null;
+        var allAgree = true;
+        var copies = 0;
+        foreach (var e in ordered)
+        {
+            if (e.Dose.MgPerDay is { } mg && (highest is null || mg > highest.Dose.MgPerDay!.Value))
+            {
+                highest = e;
+            }
+
+            allAgree &= e.Dose.MgPerDay == first.Dose.MgPerDay;
+            copies += e.IsCopy ? 1 : 0;
+        }
+
+        var counted = highest?.Dose ?? first.Dose;
         // No FHIR ids in the note: it is clinician text (the ids stay in the card's extension).
         var note = !allAgree
             ? $"{string.Join("; ", ordered.Select(e => $"{Kind(e.Med.Fact.Source)} ({Describe(e.Dose)})"))} describe one therapy and disagree; " +
-              (known.Count > 0 ? "the higher known dose is counted" : "no dose could be determined")
+              (highest is not null ? "the higher known dose is counted" : "no dose could be determined")
             : copies > 0
                 ? $"{Kinds(ordered)} record the same therapy (same dose, timing and dates) and are counted once"
                 : $"{Kinds(ordered)} describe the same therapy and are counted once";
 
-        return new Therapy(first.Med.Ingredient, ordered.Select(e => e.Med).ToList(), ordered.Select(e => e.Dose).ToList(), counted, note)
+        var meds = new RecognizedMedication[ordered.Count];
+        var doses = new DailyDose[ordered.Count];
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            (meds[i], doses[i]) = (ordered[i].Med, ordered[i].Dose);
+        }
+
+        return new Therapy(first.Med.Ingredient, meds, doses, counted, note)
         {
             DuplicateEntries = copies,
         };
@@ -193,7 +472,7 @@ public static class TherapyReconciler
     {
         var others = all.Count - 1;
         var sameRecord = all.Where(t => t != therapy).Any(t => t.Entries.Any(a => therapy.Entries.Any(b =>
-            DosageSignature.Of(a.Fact) == DosageSignature.Of(b.Fact) && !HasDates(a.Fact) && !HasDates(b.Fact))));
+            !HasDates(a.Fact) && !HasDates(b.Fact) && DosageSignature.Of(a.Fact) == DosageSignature.Of(b.Fact))));
         var name = therapy.Ingredient.Name;
         return sameRecord
             ? $"the same dose and timing as {Count(others, "other " + name + " entry", "other " + name + " entries")}, but no dates show whether they are one therapy recorded twice; each is counted"
@@ -251,17 +530,50 @@ public static class TherapyReconciler
     private static bool Linked(MedicationFact a, MedicationFact b) =>
         a.LinkedReferences.Any(r => SameReference(r, b.Reference)) || b.LinkedReferences.Any(r => SameReference(r, a.Reference));
 
+    /// <summary>The same reference, or one ending in "/" + the target (an absolute or versioned URL of it).</summary>
     private static bool SameReference(string reference, string target) =>
-        reference.Equals(target, StringComparison.Ordinal) || reference.EndsWith("/" + target, StringComparison.Ordinal);
+        reference.Equals(target, StringComparison.Ordinal)
+        || (reference.Length > target.Length && reference[reference.Length - target.Length - 1] == '/'
+            && reference.EndsWith(target, StringComparison.Ordinal));
 
     private static bool SameKnownDose(DailyDose a, DailyDose b) => a.MgPerDay is { } x && b.MgPerDay is { } y && x == y;
 
-    private static DailyDose Counted(List<Entry> group) =>
-        group.Where(e => e.Dose.MgPerDay is not null).MaxBy(e => e.Dose.MgPerDay!.Value)?.Dose ?? group[0].Dose;
+    /// <summary>The group's highest known dose (the first of equal highest), else its first entry's.</summary>
+    private static DailyDose Counted(List<Entry> group)
+    {
+        DailyDose? highest = null;
+        foreach (var e in group)
+        {
+            if (e.Dose.MgPerDay is { } mg && (highest is null || mg > highest.MgPerDay!.Value))
+            {
+                highest = e.Dose;
+            }
+        }
+
+        return highest ?? group[0].Dose;
+    }
 
     /// <summary>As needed: a PRN dosage line, or a dose counted at a PRN maximum (also from text sigs).</summary>
-    private static bool AsNeeded(List<Entry> group) =>
-        group.Any(e => e.Med.Fact.Dosages.Any(d => d.AsNeeded) || e.Dose.Derivations.Contains(DoseDerivation.PrnMaximum));
+    private static bool AsNeeded(List<Entry> group)
+    {
+        foreach (var e in group)
+        {
+            foreach (var d in e.Med.Fact.Dosages)
+            {
+                if (d.AsNeeded)
+                {
+                    return true;
+                }
+            }
+
+            if (e.Dose.Derivations.Contains(DoseDerivation.PrnMaximum))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// The same therapy recorded twice: same daily dose (both known and equal, or both unknown), the same dosage lines
@@ -270,9 +582,9 @@ public static class TherapyReconciler
     private static bool SameRecordedTherapy(Entry a, Entry b) =>
         a.Dose.MgPerDay == b.Dose.MgPerDay
         && a.Dose.ScheduledMgPerDay == b.Dose.ScheduledMgPerDay
-        && a.Signature == b.Signature
         && HasDates(a.Med.Fact) && HasDates(b.Med.Fact)
-        && Overlap(a.Med.Fact, b.Med.Fact);
+        && Overlap(a.Med.Fact, b.Med.Fact)
+        && a.Signature == b.Signature; // last: the signature is built on first use
 
     private static bool HasDates(MedicationFact fact) => fact.EffectiveStart is not null || fact.EffectiveEnd is not null;
 
@@ -288,31 +600,165 @@ public static class TherapyReconciler
 /// </summary>
 internal static partial class DosageSignature
 {
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    // One buffer per thread for the whole signature (and one for a line of several), reused call after call.
+    [ThreadStatic]
+    private static StringBuilder? _buffer;
+
+    [ThreadStatic]
+    private static StringBuilder? _lineBuffer;
+
+    /// <summary>
+    /// "route=...|line||line": the lines in ordinal order. Each line is "dose;low;high;timing;prn;max;maxPerAdmin;route;text"
+    /// and a timing is "frequency,frequencyMax,period,periodMax,periodUnit,when,timeOfDay,event,code+code,codeText";
+    /// quantities read "value unit". Built in one buffer: the text only has to compare equal for equal dosages.
+    /// </summary>
     public static string Of(MedicationFact fact)
     {
-        var lines = fact.Dosages.Select(Line).Order(StringComparer.Ordinal);
-        return $"route={Normalize(fact.Route)}|{string.Join("||", lines)}";
+        ArgumentNullException.ThrowIfNull(fact);
+        var builder = _buffer ??= new StringBuilder(128);
+        builder.Clear();
+        builder.Append("route=").Append(Normalize(fact.Route)).Append('|');
+        var dosages = fact.Dosages;
+        if (dosages.Count == 1)
+        {
+            AppendLine(builder, dosages[0]);
+        }
+        else if (dosages.Count > 1)
+        {
+            var lines = new string[dosages.Count];
+            var line = _lineBuffer ??= new StringBuilder(64);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                line.Clear();
+                AppendLine(line, dosages[i]);
+                lines[i] = line.ToString();
+            }
+
+            Array.Sort(lines, StringComparer.Ordinal);
+            builder.AppendJoin("||", lines);
+        }
+
+        return builder.ToString();
     }
 
-    private static string Line(DosageFact d)
+    private static void AppendLine(StringBuilder b, DosageFact d)
     {
         var t = d.Timing;
-        var timing = t is null
-            ? ""
-            : string.Join(",", t.Frequency, t.FrequencyMax, Number(t.Period), Number(t.PeriodMax), t.PeriodUnit, t.WhenCount, t.TimeOfDayCount,
-                t.EventCount, string.Join("+", t.Codes.Select(c => c.Code?.Trim().ToUpperInvariant()).Order(StringComparer.Ordinal)), Normalize(t.CodeText));
-        var text = d.Dose is null && d.DoseRangeLow is null && d.DoseRangeHigh is null && t is null ? Normalize(d.Text) : "";
-        var max = d.MaxDosePerPeriod is { } m ? $"{Quantity(m.Numerator)}/{Quantity(m.Denominator)}" : "";
-        return string.Join(";", Quantity(d.Dose), Quantity(d.DoseRangeLow), Quantity(d.DoseRangeHigh), timing, d.AsNeeded ? "prn" : "",
-            max, Quantity(d.MaxDosePerAdministration), Normalize(d.Route), text);
+        AppendQuantity(b, d.Dose);
+        b.Append(';');
+        AppendQuantity(b, d.DoseRangeLow);
+        b.Append(';');
+        AppendQuantity(b, d.DoseRangeHigh);
+        b.Append(';');
+        if (t is not null)
+        {
+            AppendTiming(b, t);
+        }
+
+        b.Append(';').Append(d.AsNeeded ? "prn" : "").Append(';');
+        if (d.MaxDosePerPeriod is { } m)
+        {
+            AppendQuantity(b, m.Numerator);
+            b.Append('/');
+            AppendQuantity(b, m.Denominator);
+        }
+
+        b.Append(';');
+        AppendQuantity(b, d.MaxDosePerAdministration);
+        b.Append(';').Append(Normalize(d.Route)).Append(';');
+
+        // The sig text only for a line with neither a structured dose nor a structured timing.
+        if (d.Dose is null && d.DoseRangeLow is null && d.DoseRangeHigh is null && t is null)
+        {
+            b.Append(Normalize(d.Text));
+        }
     }
 
-    private static string Quantity(QuantityFact? q) => q is null ? "" : $"{Number(q.Value)} {Normalize(q.Code ?? q.Unit)}";
+    private static void AppendTiming(StringBuilder b, TimingFact t)
+    {
+        if (t.Frequency is { } frequency)
+        {
+            b.Append(frequency);
+        }
 
-    private static string Number(decimal? value) => value is { } v ? v.ToString("G29", CultureInfo.InvariantCulture) : "";
+        b.Append(',');
+        if (t.FrequencyMax is { } frequencyMax)
+        {
+            b.Append(frequencyMax);
+        }
 
-    private static string Normalize(string? text) =>
-        string.IsNullOrWhiteSpace(text) ? "" : Spaces().Replace(text.Trim(), " ").ToLowerInvariant();
+        b.Append(',');
+        AppendNumber(b, t.Period);
+        b.Append(',');
+        AppendNumber(b, t.PeriodMax);
+        b.Append(',').Append(t.PeriodUnit).Append(',')
+            .Append(t.WhenCount).Append(',')
+            .Append(t.TimeOfDayCount).Append(',')
+            .Append(t.EventCount).Append(',');
+        var codes = t.Codes;
+        if (codes.Count == 1)
+        {
+            b.Append(codes[0].Code?.Trim().ToUpperInvariant());
+        }
+        else if (codes.Count > 1)
+        {
+            var sorted = new string?[codes.Count];
+            for (var i = 0; i < sorted.Length; i++)
+            {
+                sorted[i] = codes[i].Code?.Trim().ToUpperInvariant();
+            }
+
+            Array.Sort(sorted, StringComparer.Ordinal);
+            b.AppendJoin('+', sorted);
+        }
+
+        b.Append(',').Append(Normalize(t.CodeText));
+    }
+
+    private static void AppendQuantity(StringBuilder b, QuantityFact? q)
+    {
+        if (q is not null)
+        {
+            AppendNumber(b, q.Value);
+            b.Append(' ').Append(Normalize(q.Code ?? q.Unit));
+        }
+    }
+
+    private static void AppendNumber(StringBuilder b, decimal? value)
+    {
+        if (value is { } v)
+        {
+            b.Append(Inv, $"{v:G29}");
+        }
+    }
+
+    /// <summary>Trimmed, runs of white space as one space, lower case; text already so is returned as it is.</summary>
+    internal static string Normalize(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? ""
+        : IsNormalized(text) ? text
+        : Spaces().Replace(text.Trim(), " ").ToLowerInvariant();
+
+    /// <summary>Printable ASCII without capitals, single spaces between words, none at either end: nothing to change.</summary>
+    private static bool IsNormalized(string text)
+    {
+        if (text[0] == ' ' || text[^1] == ' ')
+        {
+            return false;
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c is < ' ' or > '~' or (>= 'A' and <= 'Z') || (c == ' ' && text[i - 1] == ' '))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     [GeneratedRegex(@"\s+", RegexOptions.CultureInvariant, 100)]
     private static partial Regex Spaces();

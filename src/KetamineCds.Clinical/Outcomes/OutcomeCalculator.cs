@@ -40,13 +40,21 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
         ArgumentNullException.ThrowIfNull(treatmentDates);
 
         var excluded = alreadyExcluded?.ToList() ?? [];
-        var usable = new List<AssessmentScore>();
+        var qidsScores = new List<AssessmentScore>();
+        var cadssScores = new List<AssessmentScore>();
         foreach (var score in scores)
         {
             var range = _definitions.RangeFor(score.Kind);
             if (range.Contains(score.Score))
             {
-                usable.Add(score);
+                if (score.Kind == AssessmentKind.QidsSr16)
+                {
+                    qidsScores.Add(score);
+                }
+                else if (score.Kind == AssessmentKind.Cadss)
+                {
+                    cadssScores.Add(score);
+                }
             }
             else
             {
@@ -58,9 +66,19 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
             }
         }
 
-        var treatments = treatmentDates.Distinct().Order().ToList();
-        var qids = SummarizeQids(usable.Where(s => s.Kind == AssessmentKind.QidsSr16).ToList(), treatments);
-        var cadss = SummarizeCadss(usable.Where(s => s.Kind == AssessmentKind.Cadss).ToList());
+        // Distinct instants, in order (the same instant in two offsets is one treatment).
+        var treatments = new List<DateTimeOffset>();
+        foreach (var date in treatmentDates)
+        {
+            if (!treatments.Contains(date))
+            {
+                treatments.Add(date);
+            }
+        }
+
+        treatments.Sort();
+        var qids = SummarizeQids(qidsScores, treatments);
+        var cadss = SummarizeCadss(cadssScores);
         return new OutcomeSummary(qids, cadss, excluded);
     }
 
@@ -72,15 +90,21 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
         }
 
         // Ordered by time, and within one instant by score, so "first/lowest" and "last/highest" are unambiguous.
-        var ordered = scores.OrderBy(s => s.When).ThenBy(s => s.Score).ThenBy(s => s.Reference, StringComparer.Ordinal).ToList();
+        var ordered = Ordered(scores);
 
         AssessmentScore baseline;
         BaselineBasis basis;
-        var preTreatment = treatments.Count > 0 ? ordered.Where(s => s.When <= treatments[0]).ToList() : [];
-        if (preTreatment.Count > 0)
+        // The scores at or before the first treatment are a prefix of the ordered scores.
+        var preTreatment = 0;
+        while (treatments.Count > 0 && preTreatment < ordered.Length && ordered[preTreatment].When <= treatments[0])
         {
-            var lastInstant = preTreatment[^1].When;
-            baseline = preTreatment.First(s => s.When == lastInstant); // lowest of a tie
+            preTreatment++;
+        }
+
+        if (preTreatment > 0)
+        {
+            var lastInstant = ordered[preTreatment - 1].When;
+            baseline = ordered[FirstAt(ordered, lastInstant, 0)]; // lowest of a tie
             basis = BaselineBasis.LastBeforeFirstTreatment;
         }
         else
@@ -98,28 +122,45 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
         {
             var start = treatments[i];
             var end = i + 1 < treatments.Count ? treatments[i + 1] : DateTimeOffset.MaxValue;
-            var after = ordered.Where(s => s.When > start && s.When <= end).ToList();
-            if (after.Count == 0)
+            var first = 0;
+            while (first < ordered.Length && ordered[first].When <= start)
+            {
+                first++;
+            }
+
+            if (first == ordered.Length || ordered[first].When > end)
             {
                 continue;
             }
 
-            var firstInstant = after[0].When;
-            var point = after.Last(s => s.When == firstInstant); // highest of a tie
+            var point = ordered[LastAt(ordered, first)]; // highest of a tie
             series.Add(new QidsSeriesPoint(i + 1, start, point, Round(PercentChange(baseline.Score, point.Score), 1)));
         }
 
         // "At any point": the article counts remission reached "at some point during the induction phase" (Results 3.2),
         // so every score after the baseline is judged, not only the latest. Within one instant the HIGHER score is
         // taken (as for the latest), so a tie never overstates.
-        var afterBaseline = ordered.Where(s => s.When > baseline.When)
-            .GroupBy(s => s.When)
-            .Select(g => g.Last())
-            .ToList();
-        var firstResponse = baseline.Score == 0
-            ? null
-            : afterBaseline.FirstOrDefault(s => -PercentChange(baseline.Score, s.Score)!.Value >= _definitions.ResponseMinPercentReduction);
-        var firstRemission = afterBaseline.FirstOrDefault(s => s.Score <= _definitions.RemissionMaxScore);
+        AssessmentScore? firstResponse = null;
+        AssessmentScore? firstRemission = null;
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            if (ordered[i].When <= baseline.When)
+            {
+                continue;
+            }
+
+            i = LastAt(ordered, i);
+            var s = ordered[i];
+            if (firstResponse is null && baseline.Score != 0 && -PercentChange(baseline.Score, s.Score)!.Value >= _definitions.ResponseMinPercentReduction)
+            {
+                firstResponse = s;
+            }
+
+            if (firstRemission is null && s.Score <= _definitions.RemissionMaxScore)
+            {
+                firstRemission = s;
+            }
+        }
 
         return new QidsOutcome
         {
@@ -145,13 +186,80 @@ public sealed class OutcomeCalculator(OutcomeDefinitions definitions)
             return new CadssOutcome();
         }
 
-        var latest = scores.OrderBy(s => s.When).ThenBy(s => s.Score).ThenBy(s => s.Reference, StringComparer.Ordinal).Last();
+        // The last in (time, score, reference) order; of equal keys the one given last, as a stable sort would leave it.
+        var latest = scores[0];
+        decimal sum = 0;
+        foreach (var s in scores)
+        {
+            if (Compare(s, latest) >= 0)
+            {
+                latest = s;
+            }
+
+            sum += s.Score;
+        }
+
         return new CadssOutcome
         {
-            Mean = Round(scores.Average(s => s.Score), 2),
+            Mean = Round(sum / scores.Count, 2),
             LatestScore = latest,
             Count = scores.Count,
         };
+    }
+
+    /// <summary>By time, then score, then reference (ordinal); of equal keys, the order given (a stable sort).</summary>
+    private static AssessmentScore[] Ordered(List<AssessmentScore> scores)
+    {
+        var keyed = new (AssessmentScore Score, int Index)[scores.Count];
+        for (var i = 0; i < keyed.Length; i++)
+        {
+            keyed[i] = (scores[i], i);
+        }
+
+        Array.Sort(keyed, static (a, b) => Compare(a.Score, b.Score) is var c && c != 0 ? c : a.Index.CompareTo(b.Index));
+        var ordered = new AssessmentScore[keyed.Length];
+        for (var i = 0; i < keyed.Length; i++)
+        {
+            ordered[i] = keyed[i].Score;
+        }
+
+        return ordered;
+    }
+
+    private static int Compare(AssessmentScore a, AssessmentScore b)
+    {
+        var byTime = a.When.CompareTo(b.When);
+        if (byTime != 0)
+        {
+            return byTime;
+        }
+
+        var byScore = a.Score.CompareTo(b.Score);
+        return byScore != 0 ? byScore : string.CompareOrdinal(a.Reference, b.Reference);
+    }
+
+    /// <summary>The first index at or after <paramref name="from"/> whose instant is <paramref name="instant"/>.</summary>
+    private static int FirstAt(AssessmentScore[] ordered, DateTimeOffset instant, int from)
+    {
+        var i = from;
+        while (ordered[i].When != instant)
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>The last index of the run of scores at the same instant as <paramref name="at"/>.</summary>
+    private static int LastAt(AssessmentScore[] ordered, int at)
+    {
+        var i = at;
+        while (i + 1 < ordered.Length && ordered[i + 1].When == ordered[at].When)
+        {
+            i++;
+        }
+
+        return i;
     }
 
     private static decimal? PercentChange(decimal baseline, decimal latest) =>

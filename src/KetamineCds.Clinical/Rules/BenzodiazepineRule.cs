@@ -63,21 +63,42 @@ public static class BenzodiazepineRule
     {
         ArgumentNullException.ThrowIfNull(therapies);
         ArgumentNullException.ThrowIfNull(knowledge);
-        var benzodiazepines = therapies.Where(t => t.Ingredient.Class == DrugClass.Benzodiazepine).ToList();
-        if (benzodiazepines.Count == 0)
+        List<BenzodiazepineLine>? lines = null;
+        foreach (var t in therapies)
+        {
+            if (t.Ingredient.Class == DrugClass.Benzodiazepine)
+            {
+                (lines ??= new List<BenzodiazepineLine>(therapies.Count)).Add(Line(t, knowledge));
+            }
+        }
+
+        if (lines is null)
         {
             return null;
         }
 
-        var lines = benzodiazepines.Select(t => Line(t, knowledge)).ToList();
         // Z-drugs are not benzodiazepines and are never added, but a clinician reading the table should see them.
-        lines.AddRange(therapies.Where(t => t.Ingredient.Class == DrugClass.ZDrug)
-            .Select(t => new BenzodiazepineLine(t, t.Dose.MgPerDay, null, null, false, null, null,
-                "not a benzodiazepine (Z-drug); not added to the total", NotCountedKind.NotABenzodiazepine)));
+        foreach (var t in therapies)
+        {
+            if (t.Ingredient.Class == DrugClass.ZDrug)
+            {
+                lines.Add(new BenzodiazepineLine(t, t.Dose.MgPerDay, null, null, false, null, null,
+                    "not a benzodiazepine (Z-drug); not added to the total", NotCountedKind.NotABenzodiazepine));
+            }
+        }
 
-        var counted = lines.Where(l => l.Counted).ToList();
-        var totalPrimary = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDay!.Value));
-        var totalAlternate = DailyDoseCalculator.Round(counted.Sum(l => l.LorazepamEquivalentMgPerDayAlternate!.Value));
+        decimal sumPrimary = 0, sumAlternate = 0;
+        foreach (var l in lines)
+        {
+            if (l.Counted)
+            {
+                sumPrimary += l.LorazepamEquivalentMgPerDay!.Value;
+                sumAlternate += l.LorazepamEquivalentMgPerDayAlternate!.Value;
+            }
+        }
+
+        var totalPrimary = DailyDoseCalculator.Round(sumPrimary);
+        var totalAlternate = DailyDoseCalculator.Round(sumAlternate);
         var threshold = siteThresholdMgPerDay ?? knowledge.Thresholds.BenzodiazepineLorazepamMgPerDay;
         var inclusive = knowledge.Thresholds.BenzodiazepineInclusive;
         return new BenzodiazepineAssessment(lines, totalPrimary, totalAlternate, threshold, inclusive, siteThresholdMgPerDay is not null);

@@ -46,31 +46,58 @@ public sealed class CdsEvaluator(
     public Evaluation Evaluate(HookKind hook, PatientData data, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var current = data.Medications
-            .Concat(data.DraftOrders)
-            .Where(m => MedicationStatusPolicy.IsCurrent(m, now))
-            .Select(classifier.Classify)
-            .OfType<RecognizedMedication>()
-            .ToList();
 
-        // The ketamine the call concerns: the selected draft orders at order-select/order-sign, the current ketamine
-        // medications at patient-view. Its ingredient (esketamine or racemic ketamine) decides the route-specific evidence.
-        var ketamine = (hook switch
+        // The current entries, recognized (the record's, then the draft orders), and the ketamine the call concerns: the
+        // selected draft orders at order-select/order-sign, the current ketamine medications at patient-view. Its
+        // ingredient (esketamine or racemic ketamine) decides the route-specific evidence. Each entry is classified once.
+        var current = new List<RecognizedMedication>(data.Medications.Count + data.DraftOrders.Count);
+        foreach (var medication in data.Medications)
         {
-            HookKind.PatientView => current,
-            _ => data.DraftOrders
-                .Where(o => data.Selections is null || data.Selections.Contains(o.Reference))
-                .Select(classifier.Classify)
-                .OfType<RecognizedMedication>(),
-        }).Where(m => m.Ingredient.Class == DrugClass.Ketamine).ToList();
+            if (MedicationStatusPolicy.IsCurrent(medication, now) && classifier.Classify(medication) is { } recognized)
+            {
+                current.Add(recognized);
+            }
+        }
+
+        var ketamine = new List<RecognizedMedication>();
+        foreach (var order in data.DraftOrders)
+        {
+            var isCurrent = MedicationStatusPolicy.IsCurrent(order, now);
+            var concerned = hook != HookKind.PatientView && (data.Selections is null || data.Selections.Contains(order.Reference));
+            if ((isCurrent || concerned) && classifier.Classify(order) is { } recognized)
+            {
+                if (isCurrent)
+                {
+                    current.Add(recognized);
+                }
+
+                if (concerned && recognized.Ingredient.Class == DrugClass.Ketamine)
+                {
+                    ketamine.Add(recognized);
+                }
+            }
+        }
+
+        var others = new List<RecognizedMedication>(current.Count);
+        var ketamineEntries = new List<RecognizedMedication>();
+        foreach (var m in current)
+        {
+            (m.Ingredient.Class == DrugClass.Ketamine ? ketamineEntries : others).Add(m);
+        }
+
+        if (hook == HookKind.PatientView)
+        {
+            ketamine = ketamineEntries;
+        }
+
         var triggered = ketamine.Count > 0;
         if (!triggered)
         {
             return new Evaluation(false, [], []);
         }
 
-        var therapies = TherapyReconciler.Reconcile(current.Where(m => m.Ingredient.Class != DrugClass.Ketamine), calculator, now);
-        var treatmentDates = TreatmentDates(current, data.Assessments?.Scores ?? []).ToList();
+        var therapies = TherapyReconciler.Reconcile(others, calculator, now);
+        var treatmentDates = TreatmentDates(ketamineEntries, data.Assessments?.Scores ?? []);
         var summary = data.Assessments is { } assessments
             ? outcomes.Summarize(assessments.Scores, treatmentDates, assessments.Excluded)
             : null;
@@ -97,7 +124,7 @@ public sealed class CdsEvaluator(
 
         return new Evaluation(true, findings, therapies)
         {
-            KetamineEntries = current.Where(m => m.Ingredient.Class == DrugClass.Ketamine).ToList(),
+            KetamineEntries = ketamineEntries,
             TreatmentDates = treatmentDates,
             Outcomes = summary,
         };
@@ -134,23 +161,60 @@ public sealed class CdsEvaluator(
     /// day with a CADSS total is a treatment day (its earliest CADSS time); the course start (statement effective start,
     /// request authoredOn) is a treatment day too when no CADSS falls on it.
     /// </summary>
-    private static IEnumerable<DateTimeOffset> TreatmentDates(IEnumerable<RecognizedMedication> current, IEnumerable<AssessmentScore> scores)
+    private static List<DateTimeOffset> TreatmentDates(List<RecognizedMedication> ketamine, IReadOnlyList<AssessmentScore> scores)
     {
-        var cadssDays = scores
-            .Where(s => s.Kind == AssessmentKind.Cadss)
-            .GroupBy(s => s.When.UtcDateTime.Date)
-            .ToDictionary(g => g.Key, g => g.Min(s => s.When));
-        var courseStart = current
-            .Where(m => m.Ingredient.Class == DrugClass.Ketamine && m.Fact.Source != MedicationSource.DraftOrder)
-            .Select(m => m.Fact.EffectiveStart)
-            .OfType<DateTimeOffset>()
-            .DefaultIfEmpty()
-            .Min();
-        if (courseStart != default && !cadssDays.ContainsKey(courseStart.UtcDateTime.Date))
+        // Each UTC day with a CADSS total, at its earliest CADSS time (the first of equal instants).
+        var days = new List<DateTimeOffset>();
+        foreach (var score in scores)
         {
-            cadssDays[courseStart.UtcDateTime.Date] = courseStart;
+            if (score.Kind != AssessmentKind.Cadss)
+            {
+                continue;
+            }
+
+            var at = DayIndex(days, score.When);
+            if (at < 0)
+            {
+                days.Add(score.When);
+            }
+            else if (score.When < days[at])
+            {
+                days[at] = score.When;
+            }
         }
 
-        return cadssDays.Values.Order();
+        // The earliest course start of a recorded (not draft) ketamine entry.
+        DateTimeOffset courseStart = default;
+        var any = false;
+        foreach (var m in ketamine)
+        {
+            if (m.Fact.Source != MedicationSource.DraftOrder && m.Fact.EffectiveStart is { } start && (!any || start < courseStart))
+            {
+                (courseStart, any) = (start, true);
+            }
+        }
+
+        if (courseStart != default && DayIndex(days, courseStart) < 0)
+        {
+            days.Add(courseStart);
+        }
+
+        // Every day's instant is distinct (one per UTC date), so the order is the order of the instants.
+        days.Sort();
+        return days;
+    }
+
+    private static int DayIndex(List<DateTimeOffset> days, DateTimeOffset when)
+    {
+        var date = when.UtcDateTime.Date;
+        for (var i = 0; i < days.Count; i++)
+        {
+            if (days[i].UtcDateTime.Date == date)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }
