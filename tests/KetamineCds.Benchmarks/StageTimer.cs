@@ -45,20 +45,28 @@ public static class StageTimer
             for (var i = 0; i < calls; i++)
             {
                 JsonDocument doc = null!;
-                Measure("parse (JsonDocument)", () => doc = JsonDocument.Parse(payload));
+                Measure("parse whole (JsonDocument, for comparison)", () => doc = JsonDocument.Parse(payload));
+                doc.Dispose();
+                SplitRequest split = null!;
+                Measure("read once (split + envelope document)", () =>
+                {
+                    split = PrefetchSplitter.Split(payload, 64)!;
+                    doc = JsonDocument.Parse(split.Envelope);
+                });
                 HookOutcome outcome = null!;
-                Measure("pipeline (validate, gather, rules, cards)", () => outcome = pipeline.RunAsync(service, doc.RootElement, CancellationToken.None).GetAwaiter().GetResult());
+                Measure("pipeline (validate, gather, rules, cards)", () => outcome = pipeline.RunAsync(service, doc.RootElement, CancellationToken.None, null, split.Bundles).GetAwaiter().GetResult());
                 Measure("serialize response", () => JsonSerializer.SerializeToUtf8Bytes(outcome.Response, CdsJson.Options));
-                Measure("  of which: prefetch read only", () =>
+                Measure("  of which: medication keys read (screen, kept reads)", () =>
                 {
                     var prefetch = doc.RootElement.GetProperty("prefetch");
                     foreach (var key in new[] { "medicationStatements", "medicationRequests" })
                     {
                         PrefetchReader.Read(prefetch.GetProperty(key), key == "medicationStatements" ? "MedicationStatement" : "MedicationRequest", "table2-patient-13",
-                            services.GetRequiredService<ResourceScreen>());
+                            services.GetRequiredService<ResourceScreen>(), split.Bundles[key], Clinical.Medications.MedicationSource.Request);
                     }
                 });
                 doc.Dispose();
+                split.Dispose();
             }
         }
 
