@@ -6,11 +6,18 @@ using KetamineCds.Benchmarks;
 //   -- jwt [BenchmarkDotNet args]  what a signed call costs: JwtBearer + our checks + replay store, against ES384 verify alone
 //   -- jwt-cpu [blocks]           the same paths by process CPU time, interleaved (steadier on a loaded machine)
 //   -- stages [N]                 a quick in-process breakdown of one order-sign by stage (N calls, default 2000)
+//   -- response [N]               the response side: render, write the answer (old and new writer), ledger, audit
 //   -- feedback [N] [S]           the feedback store per call: ledger writes and the snooze step (N calls, default
 //                                 20000; S = snooze look-up cache seconds, default 30, 0 = no cache)
 if (args.Length > 0 && args[0] == "stages")
 {
     StageTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "response")
+{
+    ResponseStageTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
     return;
 }
 
