@@ -153,7 +153,7 @@ public sealed class CardRenderer
         };
         var summary = $"Lamotrigine {dose} ({category}): a small study found no significant difference in ketamine/esketamine response";
 
-        var d = new StringBuilder();
+        var d = RentDetail();
         d.AppendLine("**This patient** (from the patient's record)").AppendLine();
         foreach (var therapy in finding.Therapies)
         {
@@ -244,7 +244,7 @@ public sealed class CardRenderer
         var summary = parts.Count > 0
             ? $"Ketamine/esketamine course: {string.Join("; ", parts)} (patient's record)"
             : "Ketamine/esketamine course: assessment scores were excluded (see detail)";
-        var d = new StringBuilder();
+        var d = RentDetail();
         AppendOutcomes(d, finding.Outcomes, context);
         if (finding.Benzodiazepines is { } benzodiazepines)
         {
@@ -403,7 +403,7 @@ public sealed class CardRenderer
             _ => ("info", NotCountedSummary(notCountedBenzos)),
         };
 
-        var d = new StringBuilder();
+        var d = RentDetail();
         d.AppendLine("**This patient's benzodiazepines** (doses from the patient's record; factors from the equivalence tables)").AppendLine();
         d.AppendLine(_benzodiazepineTableHeader);
         d.AppendLine("|---|---|---|---|");
@@ -529,7 +529,7 @@ public sealed class CardRenderer
 
     private Card Unreadable(UnreadableDataFinding finding, RenderContext context)
     {
-        var d = new StringBuilder();
+        var d = RentDetail();
         d.AppendLine($"{finding.UnreadableResources} medication or assessment resource(s) sent for this patient could not be read " +
                      "(malformed, or naming another patient). No lamotrigine or benzodiazepine finding was made from the data that could be read, " +
                      "but an unreadable entry may be one of them: please review the medication list.");
@@ -546,12 +546,45 @@ public sealed class CardRenderer
             Uuid = NewUuid(),
             Summary = Summary(summary),
             Indicator = indicator,
-            Detail = detail.ToString().TrimEnd(),
+            Detail = DetailText(detail),
             Source = parts.Source,
             Links = Links(parts, context.HookInstance),
             OverrideReasons = parts.OverrideReasons,
             Extension = new CardExtension(extension),
         };
+    }
+
+    [ThreadStatic]
+    private static StringBuilder? t_detail;
+
+    /// <summary>
+    /// A builder for one card's detail, reused on this thread: a detail is 1-2 KB, and a fresh builder grew through
+    /// several chunks and was then copied twice (ToString, TrimEnd) per card. Taken off the thread while in use, so a
+    /// card rendered inside another (none today) would get its own.
+    /// </summary>
+    private static StringBuilder RentDetail()
+    {
+        var builder = t_detail ?? new StringBuilder(4096);
+        t_detail = null;
+        return builder.Clear();
+    }
+
+    /// <summary>The detail text with trailing white space trimmed (as string.TrimEnd did); the builder goes back to the thread.</summary>
+    private static string DetailText(StringBuilder detail)
+    {
+        var end = detail.Length;
+        while (end > 0 && char.IsWhiteSpace(detail[end - 1]))
+        {
+            end--;
+        }
+
+        var text = detail.ToString(0, end);
+        if (detail.Capacity <= 16 * 1024)
+        {
+            t_detail = detail;
+        }
+
+        return text;
     }
 
     /// <summary>
