@@ -69,6 +69,8 @@ public static class ResponseStageTimer
             .GetAwaiter().GetResult();
         var evaluation = services.GetRequiredService<CdsEvaluator>().Evaluate(service.Kind, gathered.Data!, DateTimeOffset.UtcNow);
         var renderer = services.GetRequiredService<CardRenderer>();
+        var legacy = new Baseline.LegacyCardRenderer(services.GetRequiredService<KetamineCds.Clinical.Knowledge.ClinicalKnowledge>(),
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<KetamineCds.Api.Security.CdsSecurityOptions>>());
         var context = new RenderContext(gathered.SkippedResources, gathered.ObservationsAvailable, gathered.ReadWithErrors, request.HookInstance);
         var cards = renderer.Render(evaluation.Findings, context);
         var response = new CdsServiceResponse(cards);
@@ -98,7 +100,8 @@ public static class ResponseStageTimer
             stages.Clear();
             for (var i = 0; i < calls; i++)
             {
-                Measure("render cards", () => renderer.Render(evaluation.Findings, context));
+                Measure("render cards: before (Baseline/LegacyCardRenderer)", () => legacy.Render(evaluation.Findings, context));
+                Measure("render cards: CardRenderer", () => renderer.Render(evaluation.Findings, context));
                 Measure("write answer: JsonSerializer + CdsJson.Options", () =>
                 {
                     buffer.ResetWrittenCount();
@@ -120,15 +123,55 @@ public static class ResponseStageTimer
                         CardReviewStep.NumbersOf(card.Extension!.KetamineCds);
                     }
                 });
-                Measure("audit record (AuditMiddleware.Format)", () => AuditMiddleware.Format(http, at, 200, 1));
+                Measure("audit record: before (MemoryStream, new writer)", () => LegacyAuditFormat(http, at, 200, 1));
+                Measure("audit record: AuditMiddleware.Format", () => AuditMiddleware.Format(http, at, 200, 1));
             }
         }
 
+        var a = legacy.Render(evaluation.Findings, context);
+        var b = renderer.Render(evaluation.Findings, context);
+        Console.WriteLine(a.Zip(b).All(p => p.First with { Uuid = "" } == p.Second with { Uuid = "" } || Same(p.First, p.Second))
+            ? "old and new renderer: the same cards (uuid aside)"
+            : "old and new renderer: DIFFERENT cards");
         Console.WriteLine($"payload {payload.Length:N0} bytes; {cards.Count} cards ({string.Join(", ", evaluation.Findings.Select(f => f.Code))}); " +
                           $"answer {buffer.WrittenCount:N0} bytes; {calls} calls; per call:");
         foreach (var (name, (time, bytes)) in stages)
         {
             Console.WriteLine($"  {name,-50} {time.TotalMilliseconds * 1000 / calls,9:F1} us {bytes / (double)calls / 1024.0,9:F2} KB");
         }
+    }
+
+    private static bool Same(Card x, Card y) =>
+        JsonSerializer.Serialize(x with { Uuid = "" }, CdsJson.Options) == JsonSerializer.Serialize(y with { Uuid = "" }, CdsJson.Options);
+
+    /// <summary>The audit record as AuditMiddleware built it before (a MemoryStream and a new writer per call, the time via ToString).</summary>
+    private static string LegacyAuditFormat(HttpContext context, DateTimeOffset at, int status, long elapsedMs)
+    {
+        var described = context.Features.Get<HookCallDescription>()!;
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "cds-hook-call");
+            json.WriteString("time", at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("service", (string)context.Request.RouteValues["id"]!);
+            json.WriteString("endpoint", context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IEndpointNameMetadata>()?.EndpointName);
+            json.WriteString("hookInstance", LogText.Safe(described.HookInstance));
+            json.WriteNumber("status", status);
+            json.WriteString("outcome", "answered");
+            json.WriteNumber("cards", described.CardCount);
+            json.WriteStartArray("findings");
+            foreach (var code in described.FindingCodes)
+            {
+                json.WriteStringValue(code);
+            }
+
+            json.WriteEndArray();
+            json.WriteString("patient", described.PatientHash);
+            json.WriteNumber("elapsedMs", elapsedMs);
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 }

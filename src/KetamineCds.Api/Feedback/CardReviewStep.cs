@@ -89,11 +89,18 @@ public sealed class CardReviewStep(
     private async Task<(OverrideRecord? Latest, bool Failed)> LatestOverrideAsync(CdsService service, string hookInstance, string patientHash, string finding,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var since = now.AddDays(-settings.SnoozeDays);
+        if (store is OverrideLookupCache cache && cache.KnownToHaveNone(patientHash, finding, reasons.System, since))
+        {
+            // Remembered "no override" (the common case): no linked token source and deadline timer for a look-up that is not made.
+            return (null, false);
+        }
+
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(settings.SnoozeLookupTimeoutMs);
         try
         {
-            var overrides = await store.OverridesAsync(patientHash, finding, reasons.System, now.AddDays(-settings.SnoozeDays), deadline.Token);
+            var overrides = await store.OverridesAsync(patientHash, finding, reasons.System, since, deadline.Token);
             return (overrides.Count > 0 ? overrides[0] : null, false);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
