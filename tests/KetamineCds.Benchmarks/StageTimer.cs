@@ -48,7 +48,7 @@ public static class StageTimer
                 Measure("parse (JsonDocument)", () => doc = JsonDocument.Parse(payload));
                 HookOutcome outcome = null!;
                 Measure("pipeline (validate, gather, rules, cards)", () => outcome = pipeline.RunAsync(service, doc.RootElement, CancellationToken.None).GetAwaiter().GetResult());
-                Measure("serialize response", () => JsonSerializer.SerializeToUtf8Bytes(outcome.Response, CdsJson.Options));
+                Measure("serialize response", () => CdsResponseJson.ToUtf8Bytes(outcome.Response));
                 Measure("  of which: prefetch read only", () =>
                 {
                     var prefetch = doc.RootElement.GetProperty("prefetch");
