@@ -103,10 +103,14 @@ public static class CdsResponseJson
         json.WriteEndObject();
     }
 
-    /// <summary>The response as UTF-8 bytes (tests, benchmarks).</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_bytes;
+
+    /// <summary>The response as UTF-8 bytes (tests, benchmarks): written into a buffer reused on this thread, then copied once.</summary>
     public static byte[] ToUtf8Bytes(CdsServiceResponse? response)
     {
-        var buffer = new ArrayBufferWriter<byte>(4096);
+        var buffer = t_bytes ??= new ArrayBufferWriter<byte>(16 * 1024);
+        buffer.ResetWrittenCount();
         using (var json = new Utf8JsonWriter(buffer))
         {
             Write(json, response);
