@@ -29,10 +29,10 @@ public sealed record RenderContext(int UnreadableResources, bool ObservationsAva
 /// full picture is in the SMART app the card links to. The response stays self-sufficient for EHRs that show no links:
 /// the benzodiazepine card keeps its calculation table, kept to four columns for a ~720 px side panel. FHIR ids stay in
 /// the extension, never in the clinician text. docs/cds-hooks-contract.md gives the length budgets the tests enforce.
-/// </remarks>
 /// <para>Text that depends only on the loaded knowledge (the article's figures, the tables' names, the citation, the
 /// override reasons, the link URLs) is built once, in the constructor; a call builds only the patient's part
 /// (issue 8 item 1: the lamotrigine card's evidence sentences were most of the renderer's CPU).</para>
+/// </remarks>
 public sealed class CardRenderer
 {
     private readonly ClinicalKnowledge knowledge;
