@@ -132,14 +132,20 @@ public sealed class CardRenderer
     {
         ArgumentNullException.ThrowIfNull(findings);
         ArgumentNullException.ThrowIfNull(context);
-        return findings.Select(f => f switch
+        var cards = new List<Card>(findings is ICollection<Finding> c ? c.Count : 4);
+        foreach (var f in findings)
         {
-            LamotrigineFinding l => Lamotrigine(l, context),
-            BenzodiazepineFinding b => Benzodiazepine(b, context),
-            UnreadableDataFinding u => Unreadable(u, context),
-            KetamineCourseFinding k => Course(k, context),
-            _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
-        }).ToList();
+            cards.Add(f switch
+            {
+                LamotrigineFinding l => Lamotrigine(l, context),
+                BenzodiazepineFinding b => Benzodiazepine(b, context),
+                UnreadableDataFinding u => Unreadable(u, context),
+                KetamineCourseFinding k => Course(k, context),
+                _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
+            });
+        }
+
+        return cards;
     }
 
     private Card Lamotrigine(LamotrigineFinding finding, RenderContext context)
@@ -697,7 +703,7 @@ public sealed class CardRenderer
     {
         // Copies of one record merged, or a concurrent therapy of the same drug added (issue 7 item 4): the reconciler's
         // own note says which, and it names no FHIR ids.
-        var oneKind = therapy.Entries.Select(e => e.Fact.Source).Distinct().Count() == 1;
+        var oneKind = OneKind(therapy.Entries);
         if ((therapy.Concurrent || (therapy.DuplicateEntries > 0 && oneKind)) && !string.IsNullOrWhiteSpace(therapy.ReconciliationNote))
         {
             return $"; {therapy.ReconciliationNote}";
@@ -717,6 +723,26 @@ public sealed class CardRenderer
             ? $"; recorded as {kinds}, counted once"
             : $"; recorded as {kinds} that disagree ({string.Join(" vs ", therapy.EntryDoses.Select(x => x.MgPerDay is { } m ? $"{Number(m)} mg/day" : "unknown"))}); " +
               (known.Count > 0 ? "the higher known dose is counted" : "no dose could be determined");
+    }
+
+    /// <summary>All entries from one kind of source (statement, request, draft order); false for none (as Distinct().Count() == 1 was).</summary>
+    private static bool OneKind(IReadOnlyList<RecognizedMedication> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return false;
+        }
+
+        var first = entries[0].Fact.Source;
+        for (var i = 1; i < entries.Count; i++)
+        {
+            if (entries[i].Fact.Source != first)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string SourceName(MedicationSource source) => source switch
