@@ -51,24 +51,42 @@ public sealed class OverrideLookupCache : IFeedbackStore
     private long hits;
     private long misses;
 
-    public async Task<IReadOnlyList<OverrideRecord>> OverridesAsync(string patientHash, string findingCode, string reasonSystem, DateTimeOffset since, CancellationToken cancellationToken)
+    /// <summary>
+    /// True when this instance remembers that the patient's finding has no override since <paramref name="since"/>:
+    /// the answer <see cref="OverridesAsync"/> would give from memory, without a task or a deadline (the snooze step
+    /// asks this first, so a remembered answer costs it no timer per card).
+    /// </summary>
+    public bool KnownToHaveNone(string patientHash, string findingCode, string reasonSystem, DateTimeOffset since) =>
+        KnownToHaveNone((patientHash, findingCode), reasonSystem, since.ToUnixTimeMilliseconds(), time.GetTimestamp());
+
+    private bool KnownToHaveNone((string Patient, string Finding) key, string reasonSystem, long sinceMs, long now)
     {
-        var key = (patientHash, findingCode);
-        var now = time.GetTimestamp();
-        var sinceMs = since.ToUnixTimeMilliseconds();
         if (noOverride.TryGetValue(key, out var entry))
         {
             // "None since S" answers "none since S' >= S" for the same reason system; an earlier start could find more.
             if (now < entry.Expires && sinceMs >= entry.SinceMs && string.Equals(entry.ReasonSystem, reasonSystem, StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref hits);
-                return [];
+                return true;
             }
 
             if (now >= entry.Expires && noOverride.TryRemove(KeyValuePair.Create(key, entry)))
             {
                 Interlocked.Decrement(ref count);
             }
+        }
+
+        return false;
+    }
+
+    public async Task<IReadOnlyList<OverrideRecord>> OverridesAsync(string patientHash, string findingCode, string reasonSystem, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var key = (patientHash, findingCode);
+        var now = time.GetTimestamp();
+        var sinceMs = since.ToUnixTimeMilliseconds();
+        if (KnownToHaveNone(key, reasonSystem, sinceMs, now))
+        {
+            return [];
         }
 
         Interlocked.Increment(ref misses);

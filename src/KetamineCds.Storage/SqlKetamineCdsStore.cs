@@ -214,7 +214,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
     [
         ("uuid", Key(card.CardUuid)), ("patient", card.PatientHash), ("finding", card.Numbers.Finding),
         ("service", card.ServiceId), ("hook", card.HookInstance), ("user", card.UserId),
-        ("numbers", JsonSerializer.Serialize(card.Numbers, Json)), ("at", card.IssuedAt.ToUnixTimeMilliseconds()),
+        ("numbers", JsonSerializer.Serialize(card.Numbers, StorageJson.Default.CardNumbers)), ("at", card.IssuedAt.ToUnixTimeMilliseconds()),
     ];
 
     private static void AddBatchCommand(DbBatch batch, string sql, ReadOnlySpan<(string Name, object? Value)> values)
@@ -444,7 +444,7 @@ public abstract class SqlKetamineCdsStore : IKetamineCdsStore
         DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)));
 
     private static CardNumbers Numbers(string json) =>
-        JsonSerializer.Deserialize<CardNumbers>(json, Json) ?? throw new InvalidDataException("card_ledger.numbers_json is empty.");
+        JsonSerializer.Deserialize(json, StorageJson.Default.CardNumbers) ?? throw new InvalidDataException("card_ledger.numbers_json is empty.");
 
     /// <summary>Who reviewed: the clinician the card was shown to, else the CDS client that sent the feedback.</summary>
     private static string? UserOf(string? contextUser, string? subject, string? issuer) =>

@@ -8,6 +8,7 @@ using KetamineCds.Benchmarks;
 //   -- stages [N]                 a quick in-process breakdown of one order-sign by stage (N calls, default 2000)
 //   -- clinical [N]               the clinical evaluation alone (CdsEvaluator.Evaluate): CPU and bytes per call (N, default 20000)
 //   -- clinical-bdn [BDN args]    the same with BenchmarkDotNet
+//   -- response [N]               the response side: render, write the answer (old and new writer), ledger, audit
 //   -- feedback [N] [S]           the feedback store per call: ledger writes and the snooze step (N calls, default
 //                                 20000; S = snooze look-up cache seconds, default 30, 0 = no cache)
 if (args.Length > 0 && args[0] == "stages")
@@ -25,6 +26,12 @@ if (args.Length > 0 && args[0] == "clinical")
 if (args.Length > 0 && args[0] == "clinical-bdn")
 {
     BenchmarkRunner.Run<ClinicalBenchmarks>(args: args[1..]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "response")
+{
+    ResponseStageTimer.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
     return;
 }
 

@@ -55,7 +55,7 @@ public static class StageTimer
                 });
                 HookOutcome outcome = null!;
                 Measure("pipeline (validate, gather, rules, cards)", () => outcome = pipeline.RunAsync(service, doc.RootElement, CancellationToken.None, null, split.Bundles).GetAwaiter().GetResult());
-                Measure("serialize response", () => JsonSerializer.SerializeToUtf8Bytes(outcome.Response, CdsJson.Options));
+                Measure("serialize response", () => CdsResponseJson.ToUtf8Bytes(outcome.Response));
                 Measure("  of which: medication keys read (screen, kept reads)", () =>
                 {
                     var prefetch = doc.RootElement.GetProperty("prefetch");

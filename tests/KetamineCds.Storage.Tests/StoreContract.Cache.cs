@@ -36,6 +36,24 @@ public abstract partial class StoreContract
     }
 
     [ContractFact]
+    public async Task The_synchronous_check_knows_a_remembered_never_overridden_finding_and_forgets_it_when_this_instance_stores_an_override()
+    {
+        var cache = Cached();
+        var card = Card();
+        await Store.RecordAsync([card], CancellationToken.None);
+        var since = Monday.AddDays(-90);
+        Assert.False(cache.KnownToHaveNone(card.PatientHash, card.Numbers.Finding, OurReasons, since));
+        Assert.Empty(await LookUp(cache, card, since));
+        Assert.True(cache.KnownToHaveNone(card.PatientHash, card.Numbers.Finding, OurReasons, since));
+        // An earlier start, or another reason system, is not answered by the remembered "none".
+        Assert.False(cache.KnownToHaveNone(card.PatientHash, card.Numbers.Finding, OurReasons, since.AddDays(-1)));
+        Assert.False(cache.KnownToHaveNone(card.PatientHash, card.Numbers.Finding, "http://example.org/other-reasons", since));
+
+        await cache.SaveFeedbackAsync([Override(card, Monday)], CancellationToken.None);
+        Assert.False(cache.KnownToHaveNone(card.PatientHash, card.Numbers.Finding, OurReasons, since));
+    }
+
+    [ContractFact]
     public async Task An_override_posted_to_another_instance_snoozes_once_this_instances_entry_expires_and_the_alert_shows_until_then()
     {
         var cache = Cached();

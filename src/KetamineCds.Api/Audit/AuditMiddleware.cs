@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Collections;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using KetamineCds.Api.CdsHooks;
@@ -9,8 +12,11 @@ namespace KetamineCds.Api.Audit;
 /// Writes one audit record per hook call (POST /cds-services/{id}) as one JSON object in the message of the logger
 /// category <c>KetamineCds.Audit</c>, after the response status is known: refusals (401/403/413/429/412) included.
 /// The format is documented in docs/security.md; add fields, never rename them.
+/// <para>Cost per call (issue 8 item 1): the record is written into a per-thread buffer and turned into one string; it is
+/// logged with a state that carries it once (<see cref="AuditEntry"/>), so the JSON console formatter writes it as the
+/// message only, not again as <c>State.Message</c> and as a state property (three escaped copies per line before).</para>
 /// </summary>
-public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider time, ILoggerFactory loggerFactory)
+public sealed class AuditMiddleware(RequestDelegate next, TimeProvider time, ILoggerFactory loggerFactory)
 {
     public const string Category = "KetamineCds.Audit";
 
@@ -36,12 +42,27 @@ public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider t
         }
         finally
         {
-            Log.Record(logger, Format(context, at, status, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var record = Format(context, at, status, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                logger.Log(LogLevel.Information, RecordEvent, new AuditEntry(record), null, static (entry, _) => entry.Record);
+            }
         }
     }
 
-    private static string Format(HttpContext context, DateTimeOffset at, int status, long elapsedMs)
+    /// <summary>Event 5000, as the source-generated logger used to write it.</summary>
+    private static readonly EventId RecordEvent = new(5000, "Record");
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    /// <summary>The audit record, one JSON object (docs/security.md).</summary>
+    public static string Format(HttpContext context, DateTimeOffset at, int status, long elapsedMs)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var described = context.Features.Get<HookCallDescription>();
         var serviceId = context.Request.RouteValues.TryGetValue("id", out var id) && id is string s && CdsServiceCatalog.Find(s) is not null
             ? s
@@ -49,14 +70,21 @@ public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider t
         var user = context.User;
         var authenticated = user.Identity?.IsAuthenticated == true;
 
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        // Written synchronously on this thread, then copied into the string: the buffer and writer are reused.
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var json = t_writer ??= new Utf8JsonWriter(buffer);
+        json.Reset(buffer);
+        try
         {
             json.WriteStartObject();
-            json.WriteString("type", "cds-hook-call");
-            json.WriteString("time", at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-            json.WriteString("service", serviceId);
-            json.WriteString("endpoint", context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName);
+            json.WriteString(TypeName, TypeValue);
+            Span<char> time = stackalloc char[32];
+            json.WriteString(TimeName, at.UtcDateTime.TryFormat(time, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)
+                ? time[..written]
+                : at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            json.WriteString(ServiceName, serviceId);
+            json.WriteString(EndpointName, context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName);
             // Only an authenticated issuer is recorded: an unverified iss is attacker-chosen text.
             WriteOptional(json, "issuer", authenticated ? user.FindFirst("iss")?.Value : null);
             WriteOptional(json, "tenant", authenticated ? user.FindFirst("tenant")?.Value : null);
@@ -79,9 +107,41 @@ public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider t
 
             json.WriteNumber("elapsedMs", elapsedMs);
             json.WriteEndObject();
+            json.Flush();
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
+        finally
+        {
+            // Drops the reference to the buffer's contents and any half-written state (an exception mid-record).
+            json.Reset();
+        }
+    }
 
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText TypeValue = JsonEncodedText.Encode("cds-hook-call");
+    private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
+    private static readonly JsonEncodedText ServiceName = JsonEncodedText.Encode("service");
+    private static readonly JsonEncodedText EndpointName = JsonEncodedText.Encode("endpoint");
+
+    /// <summary>
+    /// The state the record is logged with. Every formatter writes the message (<c>formatter(state, exception)</c>, the
+    /// record); the JSON console formatter also writes <c>State.Message</c> (this type's <see cref="ToString"/>) and each
+    /// property of the state. Carrying no properties and a fixed ToString, the record is written once per line.
+    /// </summary>
+    private readonly struct AuditEntry(string record) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public string Record { get; } = record;
+
+        public int Count => 0;
+
+        public KeyValuePair<string, object?> this[int index] => throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)[]).GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        /// <summary>The record type, not the record: the record is the message.</summary>
+        public override string ToString() => "cds-hook-call";
     }
 
     private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
@@ -104,10 +164,4 @@ public sealed partial class AuditMiddleware(RequestDelegate next, TimeProvider t
         >= 500 => "error",
         _ => "refused",
     };
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "{AuditRecord}")]
-        public static partial void Record(ILogger logger, string auditRecord);
-    }
 }

@@ -1,5 +1,7 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using KetamineCds.Api.CdsHooks;
 using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Dosing;
@@ -27,24 +29,123 @@ public sealed record RenderContext(int UnreadableResources, bool ObservationsAva
 /// full picture is in the SMART app the card links to. The response stays self-sufficient for EHRs that show no links:
 /// the benzodiazepine card keeps its calculation table, kept to four columns for a ~720 px side panel. FHIR ids stay in
 /// the extension, never in the clinician text. docs/cds-hooks-contract.md gives the length budgets the tests enforce.
+/// <para>Text that depends only on the loaded knowledge (the article's figures, the tables' names, the citation, the
+/// override reasons, the link URLs) is built once, in the constructor; a call builds only the patient's part
+/// (issue 8 item 1: the lamotrigine card's evidence sentences were most of the renderer's CPU).</para>
 /// </remarks>
-public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecurityOptions> security)
+public sealed class CardRenderer
 {
-    private readonly EvidenceFigures _evidence = knowledge.Evidence;
-    private readonly string? _publicBaseUrl = string.IsNullOrWhiteSpace(security.Value.PublicBaseUrl) ? null : security.Value.PublicBaseUrl.TrimEnd('/');
+    private readonly ClinicalKnowledge knowledge;
+    private readonly EvidenceFigures _evidence;
+    private readonly string? _publicBaseUrl;
+
+    // Built once from the knowledge (see the remarks): each is exactly what the per-call code used to build.
+    private readonly string _lamotrigineStudyHeader;
+    private readonly string _lamotrigineStudyResponse;
+    private readonly string _esketamineEvidence;
+    private readonly string _ivEvidence;
+    private readonly string _limitations;
+    private readonly string _closing;
+    private readonly string _courseComparison;
+    private readonly string _responseDefinition;
+    private readonly string _remissionDefinition;
+    private readonly string _primaryName;
+    private readonly string _alternateName;
+    private readonly string _primaryNameEscaped;
+    private readonly string _alternateNameEscaped;
+    private readonly string _benzodiazepineTableHeader;
+    private readonly string _benzodiazepineProtocol;
+    private readonly string? _launchUrl;
+    private readonly FrozenDictionary<string, FindingParts> _findingParts;
+
+    public CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecurityOptions> security)
+    {
+        ArgumentNullException.ThrowIfNull(knowledge);
+        ArgumentNullException.ThrowIfNull(security);
+        this.knowledge = knowledge;
+        _evidence = knowledge.Evidence;
+        _publicBaseUrl = string.IsNullOrWhiteSpace(security.Value.PublicBaseUrl) ? null : security.Value.PublicBaseUrl.TrimEnd('/');
+
+        _lamotrigineStudyHeader = $"**What the study found** (from the article; {Fig("cohort-lamotrigine-n")} of {Fig("cohort-n")} cohort patients took lamotrigine)";
+        _lamotrigineStudyResponse = $"- Response {Pct("response-lamotrigine-percent")} with lamotrigine vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}); " +
+                                    $"remission {Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}). Lamotrigine was continued throughout.";
+        var ivAnalysis = $"the IV-only analysis ({Fig("iv-only-n")} IV patients, {Fig("iv-only-lamotrigine-n")} on lamotrigine)";
+        _esketamineEvidence = $"- Intranasal esketamine: only {Fig("cohort-lamotrigine-in-esketamine-n")} of the {Fig("cohort-lamotrigine-n")} cohort lamotrigine patients had it, " +
+                              $"so the study could not test it on its own. The dissociation signal (CADSS, {P("iv-cadss-lamotrigine-effect-p")}) came from {ivAnalysis}.";
+        _ivEvidence = $"- Dissociation: the signal came from IV patients. In {ivAnalysis}, lamotrigine had an effect on CADSS ({P("iv-cadss-lamotrigine-effect-p")}; " +
+                      $"mean {Fig("iv-cadss-mean-first-five-lamotrigine")} vs {Fig("iv-cadss-mean-first-five-no-lamotrigine")} over five treatments) " +
+                      $"but not on QIDS-SR change ({P("iv-qids-lamotrigine-effect-p")}).";
+        _limitations = $"- Limitations: {Escape(_evidence.ShortLimitations)}";
+        _closing = $"This card informs; the prescriber decides. Source: {Escape(_evidence.ShortCitation)}; {Escape(_evidence.ShortCorrectionCitation)}.";
+        var comparison = new StringBuilder();
+        comparison.AppendLine("**For comparison** (from the article)").AppendLine();
+        comparison.AppendLine($"- Cohort (n = {Fig("cohort-n")}): response {Pct("response-lamotrigine-percent")} with lamotrigine " +
+                              $"vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}); remission " +
+                              $"{Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}).");
+        comparison.AppendLine($"- Case series (n = {Fig("case-series-n")}, all on lamotrigine): {Pct("case-series-response-percent")} responded; {Pct("case-series-remission-percent")} " +
+                              "\"met remission criteria at some point during the induction phase\".");
+        comparison.AppendLine($"- CADSS mean (SE): {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without ({P("cadss-p")}).");
+        comparison.AppendLine(_limitations);
+        _courseComparison = comparison.ToString();
+        _responseDefinition = Fig("response-definition-percent-reduction");
+        _remissionDefinition = Fig("remission-definition-max-qids");
+        _primaryName = ShortTitle(knowledge.PrimaryEquivalence);
+        _alternateName = ShortTitle(knowledge.AlternateEquivalence);
+        _primaryNameEscaped = Escape(_primaryName);
+        _alternateNameEscaped = Escape(_alternateName);
+        _benzodiazepineTableHeader = $"| Medication | mg/day | {_primaryNameEscaped} | {_alternateNameEscaped} |";
+        _benzodiazepineProtocol = $"- The study required less than {Fig("benzodiazepine-protocol-max-lorazepam-mg-per-day")} mg/day lorazepam equivalents before ketamine/esketamine: " +
+                                  $"earlier work found an attenuated ketamine response with high-dose benzodiazepines ({Escape(_evidence.ShortProtocolReference)}).";
+        _launchUrl = _publicBaseUrl is null ? null : $"{_publicBaseUrl}/app/launch";
+        _findingParts = new[]
+        {
+            FindingCodes.LamotrigineConcurrent, FindingCodes.BenzodiazepineThreshold, FindingCodes.BenzodiazepineBorderline,
+            FindingCodes.BenzodiazepineDoseUnknown, FindingCodes.BenzodiazepineBelowThreshold, FindingCodes.KetamineCourse,
+            FindingCodes.PatientDataUnreadable,
+        }.ToFrozenDictionary(code => code, BuildParts, StringComparer.Ordinal);
+    }
+
+    /// <summary>What every card of one finding shares: its source, override reasons and evidence link (cards are immutable records).</summary>
+    private sealed record FindingParts(CardSource Source, CdsCoding[]? OverrideReasons, string EvidenceUrl, string EncodedFinding);
+
+    private FindingParts PartsOf(string code) => _findingParts.TryGetValue(code, out var parts) ? parts : BuildParts(code);
+
+    private FindingParts BuildParts(string code)
+    {
+        var reasons = knowledge.OverrideReasons
+            .Where(r => r.Findings.Contains(code, StringComparer.Ordinal))
+            .Select(r => new CdsCoding(r.System, r.Code, r.Display))
+            .ToArray();
+        return new FindingParts(
+            new CardSource
+            {
+                Label = _evidence.ShortCitation,
+                Url = _evidence.DoiUrl,
+                Topic = new CdsCoding(KnowledgeLoader.FindingSystem, code, null),
+            },
+            reasons.Length > 0 ? reasons : null,
+            $"{_publicBaseUrl}/app/evidence#{Uri.EscapeDataString(code)}",
+            JsonEncodedText.Encode(code).ToString());
+    }
 
     public IReadOnlyList<Card> Render(IEnumerable<Finding> findings, RenderContext context)
     {
         ArgumentNullException.ThrowIfNull(findings);
         ArgumentNullException.ThrowIfNull(context);
-        return findings.Select(f => f switch
+        var cards = new List<Card>(findings is ICollection<Finding> c ? c.Count : 4);
+        foreach (var f in findings)
         {
-            LamotrigineFinding l => Lamotrigine(l, context),
-            BenzodiazepineFinding b => Benzodiazepine(b, context),
-            UnreadableDataFinding u => Unreadable(u, context),
-            KetamineCourseFinding k => Course(k, context),
-            _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
-        }).ToList();
+            cards.Add(f switch
+            {
+                LamotrigineFinding l => Lamotrigine(l, context),
+                BenzodiazepineFinding b => Benzodiazepine(b, context),
+                UnreadableDataFinding u => Unreadable(u, context),
+                KetamineCourseFinding k => Course(k, context),
+                _ => throw new InvalidOperationException($"No card for finding {f.Code}."),
+            });
+        }
+
+        return cards;
     }
 
     private Card Lamotrigine(LamotrigineFinding finding, RenderContext context)
@@ -58,7 +159,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
         };
         var summary = $"Lamotrigine {dose} ({category}): a small study found no significant difference in ketamine/esketamine response";
 
-        var d = new StringBuilder();
+        var d = RentDetail();
         d.AppendLine("**This patient** (from the patient's record)").AppendLine();
         foreach (var therapy in finding.Therapies)
         {
@@ -80,15 +181,10 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
         }
 
         d.AppendLine();
-        d.AppendLine($"**What the study found** (from the article; {Fig("cohort-lamotrigine-n")} of {Fig("cohort-n")} cohort patients took lamotrigine)").AppendLine();
-        d.AppendLine($"- Response {Pct("response-lamotrigine-percent")} with lamotrigine vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}); " +
-                     $"remission {Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}). Lamotrigine was continued throughout.");
-        foreach (var sentence in RouteEvidence(finding.Ketamine))
-        {
-            d.AppendLine($"- {sentence}");
-        }
-
-        d.AppendLine($"- Limitations: {Escape(_evidence.ShortLimitations)}");
+        d.AppendLine(_lamotrigineStudyHeader).AppendLine();
+        d.AppendLine(_lamotrigineStudyResponse);
+        AppendRouteEvidence(d, finding.Ketamine);
+        d.AppendLine(_limitations);
         AppendClosing(d, context);
 
         return NewCard(FindingCodes.LamotrigineConcurrent, summary, "info", d, context, new KetamineCdsExtension
@@ -110,20 +206,16 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
     /// effect was found with the esketamine patients excluded, and only 1 of the 8 cohort lamotrigine patients had
     /// intranasal esketamine.
     /// </summary>
-    private IEnumerable<string> RouteEvidence(KetamineForm form)
+    private void AppendRouteEvidence(StringBuilder d, KetamineForm form)
     {
-        var ivAnalysis = $"the IV-only analysis ({Fig("iv-only-n")} IV patients, {Fig("iv-only-lamotrigine-n")} on lamotrigine)";
         if (form is KetamineForm.Esketamine or KetamineForm.Both)
         {
-            yield return $"Intranasal esketamine: only {Fig("cohort-lamotrigine-in-esketamine-n")} of the {Fig("cohort-lamotrigine-n")} cohort lamotrigine patients had it, " +
-                         $"so the study could not test it on its own. The dissociation signal (CADSS, {P("iv-cadss-lamotrigine-effect-p")}) came from {ivAnalysis}.";
+            d.AppendLine(_esketamineEvidence);
         }
 
         if (form is not KetamineForm.Esketamine)
         {
-            yield return $"Dissociation: the signal came from IV patients. In {ivAnalysis}, lamotrigine had an effect on CADSS ({P("iv-cadss-lamotrigine-effect-p")}; " +
-                         $"mean {Fig("iv-cadss-mean-first-five-lamotrigine")} vs {Fig("iv-cadss-mean-first-five-no-lamotrigine")} over five treatments) " +
-                         $"but not on QIDS-SR change ({P("iv-qids-lamotrigine-effect-p")}).";
+            d.AppendLine(_ivEvidence);
         }
     }
 
@@ -158,21 +250,14 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
         var summary = parts.Count > 0
             ? $"Ketamine/esketamine course: {string.Join("; ", parts)} (patient's record)"
             : "Ketamine/esketamine course: assessment scores were excluded (see detail)";
-        var d = new StringBuilder();
+        var d = RentDetail();
         AppendOutcomes(d, finding.Outcomes, context);
         if (finding.Benzodiazepines is { } benzodiazepines)
         {
             d.AppendLine(BenzodiazepineLine(benzodiazepines)).AppendLine();
         }
 
-        d.AppendLine("**For comparison** (from the article)").AppendLine();
-        d.AppendLine($"- Cohort (n = {Fig("cohort-n")}): response {Pct("response-lamotrigine-percent")} with lamotrigine " +
-                     $"vs {Pct("response-no-lamotrigine-percent")} without ({P("response-p")}); remission " +
-                     $"{Pct("remission-lamotrigine-percent")} vs {Pct("remission-no-lamotrigine-percent")} ({P("remission-p")}).");
-        d.AppendLine($"- Case series (n = {Fig("case-series-n")}, all on lamotrigine): {Pct("case-series-response-percent")} responded; {Pct("case-series-remission-percent")} " +
-                     "\"met remission criteria at some point during the induction phase\".");
-        d.AppendLine($"- CADSS mean (SE): {Se("cadss-mean-lamotrigine")} with lamotrigine vs {Se("cadss-mean-no-lamotrigine")} without ({P("cadss-p")}).");
-        d.AppendLine($"- Limitations: {Escape(_evidence.ShortLimitations)}");
+        d.Append(_courseComparison);
         AppendClosing(d, context);
         return NewCard(FindingCodes.KetamineCourse, summary, "info", d, context, new KetamineCdsExtension
         {
@@ -235,8 +320,8 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
 
         if (q.LatestScore is not null && q.Count > 1)
         {
-            d.AppendLine($"- Response (>= {Fig("response-definition-percent-reduction")}% reduction): at any point {YesNo(q.ResponseAtAnyPoint)}{First(q.FirstResponse)}, " +
-                         $"on the latest score {YesNo(q.Response)}. Remission (QIDS-SR <= {Fig("remission-definition-max-qids")}): " +
+            d.AppendLine($"- Response (>= {_responseDefinition}% reduction): at any point {YesNo(q.ResponseAtAnyPoint)}{First(q.FirstResponse)}, " +
+                         $"on the latest score {YesNo(q.Response)}. Remission (QIDS-SR <= {_remissionDefinition}): " +
                          $"at any point {YesNo(q.RemissionAtAnyPoint)}{First(q.FirstRemission)}, on the latest score {YesNo(q.Remission)}.");
         }
         else if (q.Count == 1)
@@ -306,8 +391,8 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
     {
         var a = finding.Assessment;
         var threshold = Number(a.ThresholdMgPerDay);
-        var primaryName = ShortTitle(knowledge.PrimaryEquivalence);
-        var alternateName = ShortTitle(knowledge.AlternateEquivalence);
+        var primaryName = _primaryName;
+        var alternateName = _alternateName;
         var notCountedBenzos = a.NotCountedBenzodiazepines.ToList();
         var upTo = a.TotalIsUpTo ? "up to " : "";
         var (indicator, summary) = finding.Code switch
@@ -324,14 +409,14 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
             _ => ("info", NotCountedSummary(notCountedBenzos)),
         };
 
-        var d = new StringBuilder();
+        var d = RentDetail();
         d.AppendLine("**This patient's benzodiazepines** (doses from the patient's record; factors from the equivalence tables)").AppendLine();
-        d.AppendLine($"| Medication | mg/day | {Escape(primaryName)} | {Escape(alternateName)} |");
+        d.AppendLine(_benzodiazepineTableHeader);
         d.AppendLine("|---|---|---|---|");
         foreach (var line in a.Counted)
         {
             d.AppendLine($"| {Escape(line.Therapy.DisplayName)} | {DoseCell(line.Dose)} | {Number(line.LorazepamEquivalentMgPerDay)} (/ {Number(line.PrimaryFactor)}) | " +
-                         $"{Number(line.LorazepamEquivalentMgPerDayAlternate)} (/ {Number(line.AlternateFactor)}{(line.AlternateFactorFromPrimary ? $", {Escape(primaryName)} factor: not in this table" : "")}) |");
+                         $"{Number(line.LorazepamEquivalentMgPerDayAlternate)} (/ {Number(line.AlternateFactor)}{(line.AlternateFactorFromPrimary ? $", {_primaryNameEscaped} factor: not in this table" : "")}) |");
         }
 
         d.AppendLine(a.Counted.Any()
@@ -357,14 +442,13 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
 
         d.AppendLine();
         d.AppendLine("**Why it matters** (from the article)").AppendLine();
-        d.AppendLine($"- The study required less than {Fig("benzodiazepine-protocol-max-lorazepam-mg-per-day")} mg/day lorazepam equivalents before ketamine/esketamine: " +
-                     $"earlier work found an attenuated ketamine response with high-dose benzodiazepines ({Escape(_evidence.ShortProtocolReference)}).");
+        d.AppendLine(_benzodiazepineProtocol);
         if (a.ThresholdIsSiteSetting)
         {
             d.AppendLine($"- This site set the threshold to {threshold} mg/day lorazepam equivalents.");
         }
 
-        d.AppendLine($"- The tables ({Escape(primaryName)} primary, {Escape(alternateName)} alternate) disagree by up to 4x for some drugs, so a total near {threshold} mg/day can fall on either side.");
+        d.AppendLine($"- The tables ({_primaryNameEscaped} primary, {_alternateNameEscaped} alternate) disagree by up to 4x for some drugs, so a total near {threshold} mg/day can fall on either side.");
         d.AppendLine("- Any change to a benzodiazepine is a clinical decision made with the patient; abrupt withdrawal carries its own risks.");
         AppendClosing(d, context);
 
@@ -425,8 +509,8 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
         else
         {
             text.Append(string.Join(", ", counted.Select(l => $"{Escape(l.Therapy.Ingredient.Name)} {(l.Dose.IsUpTo ? "up to " : "")}{Number(l.MgPerDay)} mg/day")));
-            text.Append($"; {upTo}{Number(a.TotalPrimary)} mg/day lorazepam eq. ({Escape(ShortTitle(knowledge.PrimaryEquivalence))}), " +
-                        $"{Number(a.TotalAlternate)} ({Escape(ShortTitle(knowledge.AlternateEquivalence))}); limit {Number(a.ThresholdMgPerDay)}");
+            text.Append($"; {upTo}{Number(a.TotalPrimary)} mg/day lorazepam eq. ({_primaryNameEscaped}), " +
+                        $"{Number(a.TotalAlternate)} ({_alternateNameEscaped}); limit {Number(a.ThresholdMgPerDay)}");
         }
 
         if (notCounted.Count > 0)
@@ -451,7 +535,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
 
     private Card Unreadable(UnreadableDataFinding finding, RenderContext context)
     {
-        var d = new StringBuilder();
+        var d = RentDetail();
         d.AppendLine($"{finding.UnreadableResources} medication or assessment resource(s) sent for this patient could not be read " +
                      "(malformed, or naming another patient). No lamotrigine or benzodiazepine finding was made from the data that could be read, " +
                      "but an unreadable entry may be one of them: please review the medication list.");
@@ -462,49 +546,90 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
 
     private Card NewCard(string code, string summary, string indicator, StringBuilder detail, RenderContext context, KetamineCdsExtension extension)
     {
-        var reasons = knowledge.OverrideReasons
-            .Where(r => r.Findings.Contains(code, StringComparer.Ordinal))
-            .Select(r => new CdsCoding(r.System, r.Code, r.Display))
-            .ToList();
+        var parts = PartsOf(code);
         return new Card
         {
-            Uuid = Guid.NewGuid().ToString(),
+            Uuid = NewUuid(),
             Summary = Summary(summary),
             Indicator = indicator,
-            Detail = detail.ToString().TrimEnd(),
-            Source = new CardSource
-            {
-                Label = _evidence.ShortCitation,
-                Url = _evidence.DoiUrl,
-                Topic = new CdsCoding(KnowledgeLoader.FindingSystem, code, null),
-            },
-            Links = Links(code, context.HookInstance),
-            OverrideReasons = reasons.Count > 0 ? reasons : null,
+            Detail = DetailText(detail),
+            Source = parts.Source,
+            Links = Links(parts, context.HookInstance),
+            OverrideReasons = parts.OverrideReasons,
             Extension = new CardExtension(extension),
         };
+    }
+
+    [ThreadStatic]
+    private static StringBuilder? t_detail;
+
+    /// <summary>
+    /// A builder for one card's detail, reused on this thread: a detail is 1-2 KB, and a fresh builder grew through
+    /// several chunks and was then copied twice (ToString, TrimEnd) per card. Taken off the thread while in use, so a
+    /// card rendered inside another (none today) would get its own.
+    /// </summary>
+    private static StringBuilder RentDetail()
+    {
+        var builder = t_detail ?? new StringBuilder(4096);
+        t_detail = null;
+        return builder.Clear();
+    }
+
+    /// <summary>The detail text with trailing white space trimmed (as string.TrimEnd did); the builder goes back to the thread.</summary>
+    private static string DetailText(StringBuilder detail)
+    {
+        var end = detail.Length;
+        while (end > 0 && char.IsWhiteSpace(detail[end - 1]))
+        {
+            end--;
+        }
+
+        var text = detail.ToString(0, end);
+        if (detail.Capacity <= 16 * 1024)
+        {
+            t_detail = detail;
+        }
+
+        return text;
+    }
+
+    /// <summary>
+    /// A random (version 4, RFC 9562 section 5.4) card uuid from the cryptographic generator. Guid.NewGuid on Linux
+    /// reads the kernel's random source with a system call per uuid; RandomNumberGenerator draws from OpenSSL's
+    /// user-space generator. The uuid stays unguessable (feedback names a card by it).
+    /// </summary>
+    private static string NewUuid()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        // Guid's byte layout: bytes 6-7 are the little-endian third group (version in the high nibble of byte 7);
+        // byte 8 starts the fourth group (variant 10xx).
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes).ToString();
     }
 
     /// <summary>
     /// INTERFACES.md seam 2: the SMART app launch (its appContext names the finding and the hook instance, never patient
     /// data) and the public evidence page, both under KetamineCds:Security:PublicBaseUrl; none when it is not set.
     /// </summary>
-    private List<CardLink>? Links(string finding, string? hookInstance)
+    private List<CardLink>? Links(FindingParts parts, string? hookInstance)
     {
         if (_publicBaseUrl is null)
         {
             return null;
         }
 
-        var appContext = new JsonObject { ["finding"] = finding };
-        if (!string.IsNullOrEmpty(hookInstance))
-        {
-            appContext["hookInstance"] = hookInstance;
-        }
+        // The appContext JSON as JsonObject.ToJsonString wrote it: {"finding":...,"hookInstance":...}, values escaped by
+        // the default encoder (JsonEncodedText uses the same one).
+        var appContext = string.IsNullOrEmpty(hookInstance)
+            ? $"{{\"finding\":\"{parts.EncodedFinding}\"}}"
+            : $"{{\"finding\":\"{parts.EncodedFinding}\",\"hookInstance\":\"{JsonEncodedText.Encode(hookInstance)}\"}}";
 
         return
         [
-            new CardLink { Label = "Open the ketamine course (SMART app)", Url = $"{_publicBaseUrl}/app/launch", Type = "smart", AppContext = appContext.ToJsonString() },
-            new CardLink { Label = "Evidence: Joseph et al. 2023", Url = $"{_publicBaseUrl}/app/evidence#{Uri.EscapeDataString(finding)}", Type = "absolute" },
+            new CardLink { Label = "Open the ketamine course (SMART app)", Url = _launchUrl!, Type = "smart", AppContext = appContext },
+            new CardLink { Label = "Evidence: Joseph et al. 2023", Url = parts.EvidenceUrl, Type = "absolute" },
         ];
     }
 
@@ -546,7 +671,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
     {
         AppendDataNotes(d, context);
         d.AppendLine();
-        d.AppendLine($"This card informs; the prescriber decides. Source: {Escape(_evidence.ShortCitation)}; {Escape(_evidence.ShortCorrectionCitation)}.");
+        d.AppendLine(_closing);
     }
 
     private static string DoseText(DailyDose dose) => dose.MgPerDay is { } mg
@@ -578,7 +703,7 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
     {
         // Copies of one record merged, or a concurrent therapy of the same drug added (issue 7 item 4): the reconciler's
         // own note says which, and it names no FHIR ids.
-        var oneKind = therapy.Entries.Select(e => e.Fact.Source).Distinct().Count() == 1;
+        var oneKind = OneKind(therapy.Entries);
         if ((therapy.Concurrent || (therapy.DuplicateEntries > 0 && oneKind)) && !string.IsNullOrWhiteSpace(therapy.ReconciliationNote))
         {
             return $"; {therapy.ReconciliationNote}";
@@ -598,6 +723,26 @@ public sealed class CardRenderer(ClinicalKnowledge knowledge, IOptions<CdsSecuri
             ? $"; recorded as {kinds}, counted once"
             : $"; recorded as {kinds} that disagree ({string.Join(" vs ", therapy.EntryDoses.Select(x => x.MgPerDay is { } m ? $"{Number(m)} mg/day" : "unknown"))}); " +
               (known.Count > 0 ? "the higher known dose is counted" : "no dose could be determined");
+    }
+
+    /// <summary>All entries from one kind of source (statement, request, draft order); false for none (as Distinct().Count() == 1 was).</summary>
+    private static bool OneKind(IReadOnlyList<RecognizedMedication> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return false;
+        }
+
+        var first = entries[0].Fact.Source;
+        for (var i = 1; i < entries.Count; i++)
+        {
+            if (entries[i].Fact.Source != first)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string SourceName(MedicationSource source) => source switch

@@ -80,7 +80,8 @@ public sealed class HookHandler(
                     (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
 
-            return TypedResults.Json(outcome.Response, CdsJson.Options);
+            // Written straight into the body by CdsResponseJson: the same bytes as JsonSerializer with CdsJson.Options.
+            return new CdsResponseResult(outcome.Response);
         }
     }
 

@@ -13,6 +13,11 @@ namespace KetamineCds.Api.Feedback;
 /// <para>Bounded: at most <see cref="FeedbackStoreOptions.LedgerQueueCapacity"/> cards wait; beyond that they are
 /// dropped and counted in the log rather than growing memory without limit. On shutdown the queue is drained.
 /// <see cref="FlushAsync"/> lets the feedback handler wait for cards still queued before calling a card unknown.</para>
+/// <para>Batched in time too: after the first card of a batch arrives the writer waits up to
+/// <see cref="FeedbackStoreOptions.LedgerBatchWindowMs"/> (default 50 ms) for more, so under load one commit (one sync,
+/// one WAL write) carries many calls' cards rather than one each (issue 8 item 1: the ledger's fsync, pwrite and page
+/// cache were ~4% of the service's CPU). A flush request ends the wait at once; a card waits at most the window longer
+/// in memory, which changes nothing of what a crash can lose in kind (the queue is in memory already).</para>
 /// </summary>
 public sealed class CardLedgerWriter(ICardLedger ledger, Microsoft.Extensions.Options.IOptions<FeedbackStoreOptions> options, ILogger<CardLedgerWriter> logger)
     : BackgroundService
@@ -21,6 +26,10 @@ public sealed class CardLedgerWriter(ICardLedger ledger, Microsoft.Extensions.Op
 
     private readonly Channel<Entry> queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly int capacity = options.Value.LedgerQueueCapacity;
+    private readonly int windowMs = options.Value.LedgerBatchWindowMs;
+
+    // Released by FlushAsync: ends the batch window early (the count may exceed one; extra releases only end a later window early).
+    private readonly SemaphoreSlim flushRequested = new(0);
     private int pending;
 
     /// <summary>Cards dropped because the queue was full or the database kept failing (for operators and tests).</summary>
@@ -54,6 +63,8 @@ public sealed class CardLedgerWriter(ICardLedger ledger, Microsoft.Extensions.Op
             return;
         }
 
+        flushRequested.Release();
+
         await done.Task.WaitAsync(timeout, cancellationToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
@@ -65,6 +76,17 @@ public sealed class CardLedgerWriter(ICardLedger ledger, Microsoft.Extensions.Op
         {
             while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                if (windowMs > 0 && Volatile.Read(ref pending) < BatchSize)
+                {
+                    // Let the calls of the next moments share this commit; a flush request (feedback waiting) ends the wait.
+                    await flushRequested.WaitAsync(windowMs, stoppingToken);
+                }
+
+                while (flushRequested.CurrentCount > 0 && flushRequested.Wait(0, CancellationToken.None))
+                {
+                    // Requests already served by the drain below.
+                }
+
                 await DrainAsync(batch, flushes, CancellationToken.None);
             }
         }

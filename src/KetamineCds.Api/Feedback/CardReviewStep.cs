@@ -37,7 +37,9 @@ public sealed class CardReviewStep(
         var now = time.GetUtcNow();
         var patientHash = hasher.Hash(patientId);
         var shown = new List<Card>(cards.Count);
-        var snoozed = new List<string>();
+        // What the ledger records: every card shown, with the numbers computed once for the snooze check and the ledger.
+        var issued = new List<IssuedCard>(cards.Count);
+        List<string>? snoozed = null;
         var lookupFailed = false;
         foreach (var card in cards)
         {
@@ -48,35 +50,38 @@ public sealed class CardReviewStep(
                 (latest, lookupFailed) = await LatestOverrideAsync(service, hookInstance, patientHash, numbers.Finding, now, cancellationToken);
             }
 
+            Card? show;
             if (latest is null)
             {
-                shown.Add(card);
-                continue;
-            }
-
-            var worse = SnoozeRule.WorseSince(latest.Numbers, numbers!);
-            if (service.Kind == HookKind.PatientView)
-            {
-                shown.Add(MarkReviewed(card, latest, worse));
-            }
-            else if (worse.Count > 0)
-            {
-                shown.Add(card);
+                show = card;
             }
             else
             {
-                snoozed.Add(numbers!.Finding);
+                var worse = SnoozeRule.WorseSince(latest.Numbers, numbers!);
+                show = service.Kind == HookKind.PatientView ? MarkReviewed(card, latest, worse)
+                    : worse.Count > 0 ? card
+                    : null;
+            }
+
+            if (show is null)
+            {
+                (snoozed ??= []).Add(numbers!.Finding);
+                continue;
+            }
+
+            shown.Add(show);
+            if (numbers is not null && Guid.TryParse(show.Uuid, out var uuid))
+            {
+                issued.Add(new IssuedCard(uuid, service.Descriptor.Id, hookInstance, patientHash, userId, numbers, now));
             }
         }
 
-        if (snoozed.Count > 0)
+        if (snoozed is not null)
         {
             FeedbackLog.Snoozed(logger, service.Descriptor.Id, hookInstance, string.Join(",", snoozed));
         }
 
-        ledger.Enqueue([.. shown
-            .Where(c => c.Extension?.KetamineCds is not null && Guid.TryParse(c.Uuid, out _))
-            .Select(c => new IssuedCard(Guid.Parse(c.Uuid), service.Descriptor.Id, hookInstance, patientHash, userId, NumbersOf(c.Extension!.KetamineCds), now))]);
+        ledger.Enqueue(issued);
         return shown;
     }
 
@@ -84,11 +89,18 @@ public sealed class CardReviewStep(
     private async Task<(OverrideRecord? Latest, bool Failed)> LatestOverrideAsync(CdsService service, string hookInstance, string patientHash, string finding,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var since = now.AddDays(-settings.SnoozeDays);
+        if (store is OverrideLookupCache cache && cache.KnownToHaveNone(patientHash, finding, reasons.System, since))
+        {
+            // Remembered "no override" (the common case): no linked token source and deadline timer for a look-up that is not made.
+            return (null, false);
+        }
+
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(settings.SnoozeLookupTimeoutMs);
         try
         {
-            var overrides = await store.OverridesAsync(patientHash, finding, reasons.System, now.AddDays(-settings.SnoozeDays), deadline.Token);
+            var overrides = await store.OverridesAsync(patientHash, finding, reasons.System, since, deadline.Token);
             return (overrides.Count > 0 ? overrides[0] : null, false);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -125,9 +137,33 @@ public sealed class CardReviewStep(
             TotalExcludesUncounted = extension.TotalExcludesUncountedMedications == true,
             LamotrigineMgPerDay = extension.LamotrigineMgPerDay,
             LamotrigineDoseCategory = extension.LamotrigineDoseCategory,
-            Ingredients = [.. lines.Select(l => l.Ingredient).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
-            UncountedIngredients = [.. lines.Where(l => l.Counted == false).Select(l => l.Ingredient).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            Ingredients = SortedDistinctIngredients(lines, uncountedOnly: false),
+            UncountedIngredients = SortedDistinctIngredients(lines, uncountedOnly: true),
             UnreadableResources = extension.UnreadableResources ?? 0,
         };
+    }
+
+    /// <summary>The lines' ingredient codes, distinct and in ordinal order (a card has a handful: no LINQ pipeline per card).</summary>
+    private static List<string> SortedDistinctIngredients(IReadOnlyList<MedicationLine> lines, bool uncountedOnly)
+    {
+        var codes = new List<string>(lines.Count);
+        foreach (var line in lines)
+        {
+            if (!uncountedOnly || line.Counted == false)
+            {
+                codes.Add(line.Ingredient);
+            }
+        }
+
+        codes.Sort(StringComparer.Ordinal);
+        for (var i = codes.Count - 1; i > 0; i--)
+        {
+            if (string.Equals(codes[i], codes[i - 1], StringComparison.Ordinal))
+            {
+                codes.RemoveAt(i);
+            }
+        }
+
+        return codes;
     }
 }

@@ -46,6 +46,14 @@ public sealed class FeedbackStoreOptions
     [Range(100, 1_000_000)]
     public int LedgerQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>
+    /// Milliseconds the ledger writer lets cards gather after the first one arrives before it commits them in one
+    /// transaction (one sync), unless 256 are waiting or a feedback post asks for a flush; 0 commits at once. Under load
+    /// this bounds the ledger's commits to about 1000 / LedgerBatchWindowMs a second instead of one per hook call.
+    /// </summary>
+    [Range(0, 1000)]
+    public int LedgerBatchWindowMs { get; set; } = 50;
+
     /// <summary>Delete feedback and cards older than this many days (checked daily); 0 keeps them (the site's retention policy decides).</summary>
     [Range(0, 36_500)]
     public int RetentionDays { get; set; }
