@@ -228,6 +228,13 @@ public sealed class ResourceScreen
                 return SkipFalse(ref reader);
             }
 
+            // Nearly every name starts with a letter: a printable ASCII byte in an unescaped string is not white space,
+            // and answers without making the string.
+            if (!reader.ValueIsEscaped && reader.ValueSpan.IndexOfAnyInRange((byte)0x21, (byte)0x7E) >= 0)
+            {
+                return true;
+            }
+
             try
             {
                 return !string.IsNullOrWhiteSpace(reader.GetString());
