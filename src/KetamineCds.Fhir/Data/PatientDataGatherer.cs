@@ -122,7 +122,7 @@ public sealed class PatientDataGatherer(
         var readWithErrors = batches.Values.Sum(b => b.ReadWithErrors);
         var medications = new List<MedicationFact>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in medicationBatches.SelectMany(b => b.MedicationEntries ?? b.Resources.Select(r => new MedicationEntry(r, null))))
+        foreach (var entry in medicationBatches.SelectMany(b => b.Medications))
         {
             var fact = entry.Resource is { } resource ? TryRead(resource, MedicationSource.Request, included) : entry.Fact;
             if (fact is null || !IsIdentifiable(fact) || IsUnnamedAndUnknown(fact))
@@ -144,7 +144,7 @@ public sealed class PatientDataGatherer(
         if (request.DraftOrders is { } orders)
         {
             var draftBatch = PrefetchReader.Read(orders, "MedicationRequest", request.PatientId, keepMedicationReads: keepMedicationReads ? MedicationSource.DraftOrder : null);
-            foreach (var entry in draftBatch.MedicationEntries ?? draftBatch.Resources.Select(r => new MedicationEntry(r, null)))
+            foreach (var entry in draftBatch.Medications)
             {
                 if ((entry.Resource is { } resource ? TryRead(resource, MedicationSource.DraftOrder) : entry.Fact) is { } fact)
                 {

@@ -33,6 +33,9 @@ public sealed record ResourceBatch(PrefetchState State, IReadOnlyList<Resource> 
     /// </summary>
     public IReadOnlyList<MedicationEntry>? MedicationEntries { get; init; }
 
+    /// <summary>The medication entries in order: <see cref="MedicationEntries"/> when set, else every resource, still to be read.</summary>
+    public IEnumerable<MedicationEntry> Medications => MedicationEntries ?? Resources.Select(r => new MedicationEntry(r, null));
+
     /// <summary>Resources kept although the parser reported errors in them (read as far as possible, and disclosed).</summary>
     public int ReadWithErrors { get; init; }
 

@@ -131,9 +131,8 @@ public static class PrefetchSplitter
     private static SplitRequest? SplitOrThrow(ReadOnlyMemory<byte> body, int maxDepth)
     {
         var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { MaxDepth = maxDepth });
-        var holes = new List<(int Start, int End)>();
         Dictionary<string, SplitBundle>? bundles = null;
-        List<(int Start, int End)>? prefetchHoles = null;
+        List<(int Start, int End)>? holes = null;
         if (!reader.Read())
         {
             return null;
@@ -158,10 +157,10 @@ public static class PrefetchSplitter
 
             // The last "prefetch" is the one the parser reads; an earlier one's Bundles stay whole in the envelope.
             bundles = null;
-            prefetchHoles = null;
+            holes = null;
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                (bundles, prefetchHoles) = ReadPrefetch(ref reader, body);
+                (bundles, holes) = ReadPrefetch(ref reader, body);
             }
             else
             {
@@ -175,8 +174,7 @@ public static class PrefetchSplitter
             return null;
         }
 
-        holes.AddRange(prefetchHoles!);
-        return new SplitRequest(BuildEnvelope(body.Span, holes, out var length), length, bundles);
+        return new SplitRequest(BuildEnvelope(body.Span, holes!, out var length), length, bundles);
     }
 
     private static void EnsureEnd(ref Utf8JsonReader reader)
