@@ -36,13 +36,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends unzip && rm -rf
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-# DOTNET_GCgen0size: a 32 MB floor under the GC's gen0 budget (server GC with DATAS stays the collector). Measured on
-# the 2-core machine (docs/performance.md, ADR-12): 9% less CPU per hook call, RSS 273-291 MB under load instead of
-# 248-267 MB, and a lower cold-start peak (303 MB instead of 323-344 MB). Remove it to get the runtime's default back.
+# GC: server with DATAS and the gen0/gen1 budget caps written to KetamineCds.Api.runtimeconfig.json by the project
+# (docs/decisions.md ADR-12), so the image runs with what the load harness measured; no GC variable is set here
+# (DOTNET_GCGen0MaxBudget / DOTNET_GCGen1MaxBudget would override the runtimeconfig's caps).
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
-    DOTNET_GCgen0size=0x2000000 \
     KetamineCds__SpecificationDirectory=/app/fhir-specification \
     KetamineCds__Storage__SqlitePath=/data/ketaminecds.db
 # The SQLite feedback store (docs/feedback-store.md) lives on a volume the non-root user can write; with
