@@ -36,13 +36,7 @@ public static class ClinicalInput
     public static (CdsEvaluator Evaluator, PatientData Data, DateTimeOffset Now) Build()
     {
         var payload = KetamineCds.LoadHarness.RealisticChart.Build(100);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>()).Build();
-        var services = new ServiceCollection()
-            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton<IConfiguration>(configuration)
-            .AddKetamineCdsCore()
-            .BuildServiceProvider();
-        Warmup.RunAsync(services).GetAwaiter().GetResult();
+        var services = WarmCore.Start();
         var service = CdsServiceCatalog.Find("ketamine-order-sign")!;
         using var doc = JsonDocument.Parse(payload);
         var request = HookRequestParser.Parse(doc.RootElement, service, out var error);

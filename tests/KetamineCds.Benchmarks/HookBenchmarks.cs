@@ -39,19 +39,12 @@ public class HookBenchmarks
     public void Setup()
     {
         _payload = Chart == "realistic" ? KetamineCds.LoadHarness.RealisticChart.Build(100) : PayloadBuilder.Build(100);
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["KetamineCds:ValidateAssessments"] = (Validation != "off").ToString(),
-                ["KetamineCds:ValidationResultCacheSize"] = Validation == "on-cached" ? "10000" : "0",
-            })
-            .Build();
-        var services = new ServiceCollection()
-            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton<IConfiguration>(configuration)
-            .AddKetamineCdsCore()
-            .BuildServiceProvider();
-        Warmup.RunAsync(services).GetAwaiter().GetResult();
+        var settings = new Dictionary<string, string?>
+        {
+            ["KetamineCds:ValidateAssessments"] = (Validation != "off").ToString(),
+            ["KetamineCds:ValidationResultCacheSize"] = Validation == "on-cached" ? "10000" : "0",
+        };
+        var services = WarmCore.Start(settings);
         _pipeline = services.GetRequiredService<HookPipeline>();
         _service = CdsServiceCatalog.Find("ketamine-order-sign")!;
         var warm = Evaluate();

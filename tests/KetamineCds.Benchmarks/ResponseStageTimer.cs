@@ -45,17 +45,12 @@ public static class ResponseStageTimer
     public static void Run(int calls)
     {
         var payload = KetamineCds.LoadHarness.RealisticChart.Build(100);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             // Links on every card, as in a deployment.
             ["KetamineCds:Security:PublicBaseUrl"] = "https://cds.example.org",
-        }).Build();
-        using var services = new ServiceCollection()
-            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton<IConfiguration>(configuration)
-            .AddKetamineCdsCore()
-            .BuildServiceProvider();
-        Warmup.RunAsync(services).GetAwaiter().GetResult();
+        };
+        using var services = WarmCore.Start(settings);
         var service = CdsServiceCatalog.Find("ketamine-order-sign")!;
         using var document = JsonDocument.Parse(payload);
         var request = HookRequestParser.Parse(document.RootElement, service, out var error);

@@ -18,13 +18,7 @@ public static class StageTimer
     public static void Run(int calls)
     {
         var payload = KetamineCds.LoadHarness.RealisticChart.Build(100);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>()).Build();
-        var services = new ServiceCollection()
-            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddSingleton<IConfiguration>(configuration)
-            .AddKetamineCdsCore()
-            .BuildServiceProvider();
-        Warmup.RunAsync(services).GetAwaiter().GetResult();
+        var services = WarmCore.Start();
         var pipeline = services.GetRequiredService<HookPipeline>();
         var service = CdsServiceCatalog.Find("ketamine-order-sign")!;
 
