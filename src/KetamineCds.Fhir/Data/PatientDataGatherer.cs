@@ -182,10 +182,14 @@ public sealed class PatientDataGatherer(
             return null;
         }
 
-        // A paged prefetch keeps its first page; the server supplies the rest.
+        // A paged prefetch keeps its first page, with the Medications included on it; the server supplies the rest.
         return continueFrom is null
             ? fetched
-            : new ResourceBatch(PrefetchState.Complete, [.. fromPrefetch.Resources, .. fetched.Resources], fromPrefetch.Skipped + fetched.Skipped, null);
+            : new ResourceBatch(PrefetchState.Complete, [.. fromPrefetch.Resources, .. fetched.Resources], fromPrefetch.Skipped + fetched.Skipped, null)
+            {
+                IncludedMedications = [.. fromPrefetch.IncludedMedications, .. fetched.IncludedMedications],
+                ReadWithErrors = fromPrefetch.ReadWithErrors + fetched.ReadWithErrors,
+            };
     }
 
     /// <summary>A resource the tolerant parser kept may still hold a value that throws when read; it is skipped and counted.</summary>

@@ -58,6 +58,8 @@ public sealed partial class FhirServerFallback(
         var outcome = "complete";
         var result = ResourceBatch.Missing;
         var resources = new List<Resource>();
+        var included = new List<Medication>();
+        var readWithErrors = 0;
         var skipped = 0;
         var entries = 0;
         var pages = 0;
@@ -69,7 +71,7 @@ public sealed partial class FhirServerFallback(
                 if (pages == o.MaxPages)
                 {
                     outcome = "page-cap";
-                    result = new ResourceBatch(PrefetchState.Paged, resources, skipped, url);
+                    result = Batch(PrefetchState.Paged, url);
                     break;
                 }
 
@@ -79,7 +81,7 @@ public sealed partial class FhirServerFallback(
                     {
                         // A next link to another host, port or scheme is never followed (nor sent the token).
                         outcome = "next-other-origin";
-                        result = new ResourceBatch(PrefetchState.Paged, resources, skipped, url);
+                        result = Batch(PrefetchState.Paged, url);
                         break;
                     }
                 }
@@ -99,16 +101,20 @@ public sealed partial class FhirServerFallback(
                     if (entries > o.MaxEntries)
                     {
                         outcome = "entry-cap";
-                        result = new ResourceBatch(PrefetchState.Paged, resources, skipped, null);
+                        result = Batch(PrefetchState.Paged, null);
                         break;
                     }
 
                     var batch = PrefetchReader.Read(root, key.ResourceType, patientId);
                     resources.AddRange(batch.Resources);
+                    // The Medications a medicationReference points to (_include) come on the page of the entry that
+                    // names them, or on another: they are kept across pages, as they would be in one prefetch Bundle.
+                    included.AddRange(batch.IncludedMedications);
+                    readWithErrors += batch.ReadWithErrors;
                     skipped += batch.Skipped;
                     if (batch.NextLink is null)
                     {
-                        result = new ResourceBatch(PrefetchState.Complete, resources, skipped, null);
+                        result = Batch(PrefetchState.Complete, null);
                         break;
                     }
 
@@ -139,6 +145,9 @@ public sealed partial class FhirServerFallback(
         LogFinished(logger, key.Key, Origin(server.BaseUrl), outcome, pages, guard.RequestsSent, result.Resources.Count,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return result;
+
+        ResourceBatch Batch(PrefetchState state, string? next) =>
+            new(state, resources, skipped, next) { IncludedMedications = included, ReadWithErrors = readWithErrors };
     }
 
     /// <summary>

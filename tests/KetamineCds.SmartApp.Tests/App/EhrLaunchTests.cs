@@ -102,6 +102,29 @@ public sealed class EhrLaunchTests(SmartServersFixture servers, ChromiumFixture 
     }
 
     [Fact]
+    public async Task Medications_named_only_through_an_included_Medication_are_recognized_and_dosed()
+    {
+        // Every order is a medicationReference with no display; the Medications come by _include (tests/servers/seed/README.md).
+        var launch = await servers.CreateLaunchAsync(new EhrLaunch(SmartTestData.PatientWithMedicationReferences));
+        await using var context = await chromium.NewContextAsync();
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync($"{_app.BaseUrl}/app/launch?iss={Uri.EscapeDataString(servers.FhirBaseUrl)}&launch={launch}");
+        await AppPage.SettleAsync(page);
+
+        // The page opens at all only if the ketamine order was recognized from its Medication (RxNorm 6130).
+        Assert.Null(await AppPage.ProblemAsync(page));
+        // 1 tablet twice a day, 100 mg per tablet from the Medication's ingredient strength.
+        Assert.Equal("200 mg/day", await AppPage.FigureAsync(page, "lamotrigine-mg-per-day"));
+        // Lorazepam 2 mg three times a day: 6 mg lorazepam equivalents under both tables.
+        Assert.Equal("6 mg/day", await AppPage.FigureAsync(page, "lorazepam-total-primary"));
+        Assert.Equal("6 mg/day", await AppPage.FigureAsync(page, "lorazepam-total-alternate"));
+        var text = await page.Locator("main").InnerTextAsync();
+        Assert.DoesNotContain("could not be read (unreadable", text, StringComparison.Ordinal);
+        AssertNoDiscontinuationAdvice(text);
+    }
+
+    [Fact]
     public async Task A_card_link_with_appContext_opens_the_app_on_that_finding()
     {
         var appContext = """{"finding":"lamotrigine-concurrent","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}""";

@@ -18,6 +18,10 @@ public static class SmartTestData
     /// <summary>Elias Thornbury: lamotrigine only, no ketamine or esketamine anywhere.</summary>
     public const string PatientWithoutKetamine = "no-ketamine-patient";
 
+    /// <summary>Odile Brackenridge: IV ketamine, lorazepam 6 mg/day and lamotrigine 200 mg/day, each named only by an
+    /// included Medication (medicationReference without display).</summary>
+    public const string PatientWithMedicationReferences = "medication-reference-patient";
+
     /// <summary>The signed-in EHR user (fhirUser = {FhirBaseUrl}/Practitioner/dr-test).</summary>
     public const string PractitionerId = "dr-test";
 

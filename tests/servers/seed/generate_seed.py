@@ -80,6 +80,51 @@ def course(nn, patient):
     return out
 
 
+def medication_reference_patient():
+    """A patient whose every medication names its product only through medicationReference, with no display: what the
+    medications are lives in the Medication resources, which the app gets by _include (as from an EHR that orders by
+    product). IV ketamine, lorazepam 2 mg three times a day (6 mg/day) and lamotrigine 1 tablet of 100 mg twice a day
+    (200 mg/day, the strength read from the Medication's ingredient)."""
+    pid = "medication-reference-patient"
+    subject = {"reference": f"Patient/{pid}"}
+
+    def medication(mid, code, display, text, strength_mg=None):
+        m = {"resourceType": "Medication", "id": mid, "code": {"coding": [{"system": RXNORM, "code": code, "display": display}], "text": text}}
+        if strength_mg is not None:
+            m["ingredient"] = [{
+                "itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "28439", "display": "lamotrigine"}]},
+                "strength": {"numerator": {"value": strength_mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+                             "denominator": {"value": 1, "unit": "tablet", "system": "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm", "code": "TAB"}},
+            }]
+        return m
+
+    def per_day(text, value, unit, code, frequency, route=None):
+        d = {"text": text, "timing": {"repeat": {"frequency": frequency, "period": 1, "periodUnit": "d"}},
+             "doseAndRate": [{"doseQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": code}}]}
+        if route:
+            d["route"] = route
+        return d
+
+    return [
+        {"resourceType": "Patient", "id": pid,
+         "identifier": [{"system": "urn:oid:2.16.840.1.113883.3.999", "value": "MRN-99-000002"}],
+         "name": [{"use": "official", "family": "Brackenridge", "given": ["Odile"]}], "gender": "female", "birthDate": "1975-03-14"},
+        {"resourceType": "Medication", "id": "med-ketamine-50mg-ml",
+         "code": {"coding": [{"system": RXNORM, "code": "6130", "display": "ketamine"}], "text": "ketamine HCl 50 mg/mL injection"}},
+        medication("med-lorazepam-1mg", "197901", "lorazepam 1 MG Oral Tablet", "LORazepam 1 MG tablet"),
+        medication("med-lamotrigine-100mg", "198427", "lamotrigine 100 MG Oral Tablet", "lamoTRIgine 100 MG tablet", strength_mg=100),
+        {"resourceType": "MedicationRequest", "id": "mr-mref-ketamine", "status": "active", "intent": "order",
+         "medicationReference": {"reference": "Medication/med-ketamine-50mg-ml"}, "subject": subject, "authoredOn": "2021-06-01",
+         "dosageInstruction": [{"text": "0.5 mg/kg IV infusion over 40 minutes", "route": IV["route"]}]},
+        {"resourceType": "MedicationRequest", "id": "mr-mref-lorazepam", "status": "active", "intent": "order",
+         "medicationReference": {"reference": "Medication/med-lorazepam-1mg"}, "subject": subject, "authoredOn": "2021-05-20",
+         "dosageInstruction": [per_day("Take 2 tablets (2 mg total) by mouth 3 (three) times daily.", 2, "mg", "mg", 3)]},
+        {"resourceType": "MedicationStatement", "id": "ms-mref-lamotrigine", "status": "active",
+         "medicationReference": {"reference": "Medication/med-lamotrigine-100mg"}, "subject": subject, "dateAsserted": "2021-06-01",
+         "dosage": [per_day("Take 1 tablet by mouth 2 (two) times daily.", 1, "tablet", "{tbl}", 2)]},
+    ]
+
+
 def main():
     resources = [{
         "resourceType": "Practitioner", "id": "dr-test", "active": True,
@@ -109,6 +154,7 @@ def main():
         "dosage": [{"text": "100 mg daily", "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
                     "doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]}],
     })
+    resources.extend(medication_reference_patient())
     ids = [(r["resourceType"], r["id"]) for r in resources]
     assert len(ids) == len(set(ids)), "duplicate resource ids in the seed"
     out = HERE / "table2.ndjson"
