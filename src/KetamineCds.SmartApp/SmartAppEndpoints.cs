@@ -66,8 +66,8 @@ public static partial class SmartAppEndpoints
             var binding = Duende.IdentityModel.CryptoRandom.CreateUniqueId(32, Duende.IdentityModel.CryptoRandom.OutputFormat.Base64Url);
             var verifier = SmartAuthorizationClient.NewCodeVerifier();
             var redirectUri = baseUrl.Resolve(context) + Prefix + "/callback";
-            store.AddLaunch(new PendingLaunch(state, binding, ehr.Registration.Name, ehr.FhirBase, configuration.TokenEndpoint, verifier, redirectUri, scope,
-                standalone, AppContextFinding(query["appContext"].ToString()), time.GetUtcNow().AddSeconds(options.Value.LaunchTimeoutSeconds)));
+            await store.AddLaunchAsync(new PendingLaunch(state, binding, ehr.Registration.Name, ehr.FhirBase, configuration.TokenEndpoint, verifier, redirectUri, scope,
+                standalone, AppContextFinding(query["appContext"].ToString()), time.GetUtcNow().AddSeconds(options.Value.LaunchTimeoutSeconds)), context.RequestAborted);
             SetCookie(context, BindingCookie, binding, TimeSpan.FromSeconds(options.Value.LaunchTimeoutSeconds));
             LogLaunch(logger, ehr.Registration.Name, standalone ? "standalone" : "ehr", configuration.V1Only ? "v1" : "v2");
             NoStore(context);
@@ -87,7 +87,7 @@ public static partial class SmartAppEndpoints
         try
         {
             var state = query["state"].ToString();
-            var launch = state.Length is > 0 and <= 256 ? store.TakeLaunch(state) : null;
+            var launch = state.Length is > 0 and <= 256 ? await store.TakeLaunchAsync(state, context.RequestAborted) : null;
             var binding = context.Request.Cookies[CookieName(context, BindingCookie)];
             if (launch is null || binding is null
                 || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(binding), Encoding.ASCII.GetBytes(launch.BrowserBinding)))
@@ -130,7 +130,7 @@ public static partial class SmartAppEndpoints
                 AppContextFinding(tokens.AppContext) ?? launch.AppContext,
                 tokenExpires,
                 tokens.RefreshToken is null ? (tokenExpires < sessionEnd ? tokenExpires : sessionEnd) : sessionEnd);
-            store.SaveSession(session);
+            await store.SaveSessionAsync(session, context.RequestAborted);
             // A browser-session cookie: the server decides when the session ends (with its token), and says so on the page.
             SetCookie(context, SessionCookie, session.Id, null);
             LogSignedIn(logger, ehr.Registration.Name, tokens.RefreshToken is not null);
@@ -150,7 +150,7 @@ public static partial class SmartAppEndpoints
         try
         {
             var id = context.Request.Cookies[CookieName(context, SessionCookie)];
-            var session = id is { Length: > 0 and <= 128 } ? store.FindSession(id) : null;
+            var session = id is { Length: > 0 and <= 128 } ? await store.FindSessionAsync(id, context.RequestAborted) : null;
             if (session is null)
             {
                 // A cookie whose session is gone: it ended with its access token (or the service restarted).
@@ -192,7 +192,7 @@ public static partial class SmartAppEndpoints
     {
         if (session.RefreshToken is not { } refreshToken || !registry.TryMatch(session.FhirBase.AbsoluteUri, out var ehr, out _))
         {
-            store.RemoveSession(session.Id);
+            await store.RemoveSessionAsync(session.Id, context.RequestAborted);
             DeleteCookie(context, SessionCookie);
             throw new SmartProblemException(SmartProblemKind.SessionExpired, "The EHR's access token has expired and the EHR granted no refresh token.");
         }
@@ -204,7 +204,7 @@ public static partial class SmartAppEndpoints
         }
         catch (SmartProblemException)
         {
-            store.RemoveSession(session.Id);
+            await store.RemoveSessionAsync(session.Id, context.RequestAborted);
             DeleteCookie(context, SessionCookie);
             throw new SmartProblemException(SmartProblemKind.SessionExpired, "The EHR's access token has expired and the EHR refused to renew it.");
         }
@@ -217,7 +217,7 @@ public static partial class SmartAppEndpoints
             TokenExpires = now.AddSeconds(tokens.ExpiresInSeconds > 0 ? tokens.ExpiresInSeconds : 3600),
             Scope = tokens.Scope ?? session.Scope,
         };
-        store.SaveSession(renewed);
+        await store.SaveSessionAsync(renewed, context.RequestAborted);
         LogRefreshed(logger, session.EhrName);
         return renewed;
     }

@@ -32,6 +32,9 @@ public enum SmartProblemKind
 
     /// <summary>The patient has no current ketamine/esketamine course in the record.</summary>
     NoKetamine,
+
+    /// <summary>The shared session store (Redis) did not answer: no launch can start or finish and no session be read.</summary>
+    SessionStoreUnavailable,
 }
 
 /// <summary>A problem the endpoint turns into a plain page; <see cref="Detail"/> is safe to show (no token, no stack, no PHI).</summary>

@@ -34,68 +34,79 @@ public sealed record SmartSession(
     DateTimeOffset TokenExpires,
     DateTimeOffset SessionExpires);
 
-/// <summary>Server-side store of launches and sessions. In memory by default; a shared store is needed behind a load balancer.</summary>
+/// <summary>
+/// Server-side store of launches and sessions. In memory by default (one instance); on Redis when
+/// <c>KetamineCds:Redis:Configuration</c> is set, so that behind a load balancer any instance can finish a launch another
+/// started and serve a session another created (docs/smart-app.md). A store that cannot answer throws
+/// <see cref="Launch.SmartProblemException"/> of kind <see cref="Launch.SmartProblemKind.SessionStoreUnavailable"/>.
+/// </summary>
 public interface ISmartSessionStore
 {
-    void AddLaunch(PendingLaunch launch);
+    ValueTask AddLaunchAsync(PendingLaunch launch, CancellationToken cancellationToken);
 
     /// <summary>Removes and returns the launch for this state (single use: a second call with the same state gets null).</summary>
-    PendingLaunch? TakeLaunch(string state);
+    ValueTask<PendingLaunch?> TakeLaunchAsync(string state, CancellationToken cancellationToken);
 
-    void SaveSession(SmartSession session);
+    ValueTask SaveSessionAsync(SmartSession session, CancellationToken cancellationToken);
 
-    SmartSession? FindSession(string id);
+    ValueTask<SmartSession?> FindSessionAsync(string id, CancellationToken cancellationToken);
 
-    void RemoveSession(string id);
+    ValueTask RemoveSessionAsync(string id, CancellationToken cancellationToken);
 }
 
 /// <summary>
 /// The in-memory store: bounded (oldest dropped first), expired entries removed on access and on each write. Fine for one
-/// process; several instances need a shared implementation of <see cref="ISmartSessionStore"/> (docs/smart-app.md).
+/// process; several instances use the Redis store (docs/smart-app.md).
 /// </summary>
 public sealed class InMemorySmartSessionStore(IOptions<SmartAppOptions> options, TimeProvider time) : ISmartSessionStore
 {
     private readonly ConcurrentDictionary<string, PendingLaunch> _launches = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SmartSession> _sessions = new(StringComparer.Ordinal);
 
-    public void AddLaunch(PendingLaunch launch)
+    public ValueTask AddLaunchAsync(PendingLaunch launch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(launch);
         Prune();
         _launches[launch.State] = launch;
+        return ValueTask.CompletedTask;
     }
 
-    public PendingLaunch? TakeLaunch(string state)
+    public ValueTask<PendingLaunch?> TakeLaunchAsync(string state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return _launches.TryRemove(state, out var launch) && launch.Expires > time.GetUtcNow() ? launch : null;
+        return ValueTask.FromResult(_launches.TryRemove(state, out var launch) && launch.Expires > time.GetUtcNow() ? launch : null);
     }
 
-    public void SaveSession(SmartSession session)
+    public ValueTask SaveSessionAsync(SmartSession session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         Prune();
         _sessions[session.Id] = session;
+        return ValueTask.CompletedTask;
     }
 
-    public SmartSession? FindSession(string id)
+    public ValueTask<SmartSession?> FindSessionAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
         if (!_sessions.TryGetValue(id, out var session))
         {
-            return null;
+            return ValueTask.FromResult<SmartSession?>(null);
         }
 
         if (session.SessionExpires <= time.GetUtcNow())
         {
             _sessions.TryRemove(id, out _);
-            return null;
+            return ValueTask.FromResult<SmartSession?>(null);
         }
 
-        return session;
+        return ValueTask.FromResult<SmartSession?>(session);
     }
 
-    public void RemoveSession(string id) => _sessions.TryRemove(id, out _);
+    public ValueTask RemoveSessionAsync(string id, CancellationToken cancellationToken)
+    {
+        _sessions.TryRemove(id, out _);
+        return ValueTask.CompletedTask;
+    }
 
     private void Prune()
     {

@@ -123,67 +123,6 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 }
 
-/// <summary>A real redis-server on a free 127.0.0.1 port, no persistence, its own temp directory; one per test run.</summary>
-public sealed class RedisServer : IAsyncLifetime
-{
-    private Process? process;
-    private string directory = "";
-
-    public int Port { get; private set; }
-
-    public string Configuration => $"127.0.0.1:{Port}";
-
-    public async Task InitializeAsync()
-    {
-        directory = Directory.CreateTempSubdirectory("ketaminecds-redis-").FullName;
-        Port = ServiceProcess.FreePort();
-        var binary = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
-        process = Process.Start(new ProcessStartInfo(binary,
-            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        throw new TimeoutException("redis-server did not start.");
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (process is { HasExited: false })
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
-
-        process?.Dispose();
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>One redis-server for the run; these tests start service processes, so they run alone (like the fuzzer).</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RedisCollection : ICollectionFixture<RedisServer>

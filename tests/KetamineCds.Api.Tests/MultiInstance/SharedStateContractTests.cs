@@ -97,15 +97,8 @@ public sealed class RedisSharedStateTests(RedisServer redis) : SharedStateContra
 
     private RedisConnection Connect()
     {
-        var connection = new RedisConnection(Options.Create(new RedisStateOptions
-        {
-            Configuration = redis.Configuration,
-            KeyPrefix = $"test-{Guid.NewGuid():N}:",
-        }), NullLogger<RedisConnection>.Instance);
+        var connection = redis.Connect($"test-{Guid.NewGuid():N}:");
         connections.Add(connection);
-        // As the service does at start-up: connect first, so the contract is about Redis, not a cold connection.
-        connection.Connect();
-        connection.Database.Ping();
         return connection;
     }
 

@@ -50,6 +50,55 @@ public sealed class TwoInstanceTests(RedisServer redis)
         Assert.NotNull(overB.Headers.RetryAfter);
     }
 
+    [Fact]
+    public async Task A_SMART_app_session_kept_in_Redis_by_one_instance_is_served_by_the_others()
+    {
+        var prefix = $"two-instance-{Guid.NewGuid():N}:";
+        var environment = Environment(redis.Configuration, prefix);
+        await using var a = await ServiceProcess.StartAsync(environment);
+        await using var b = await ServiceProcess.StartAsync(environment);
+        // The session as the instance that finished the sign-in stored it (the same store class, on the same Redis and prefix).
+        using var connection = redis.Connect(prefix);
+        var store = new KetamineCds.Api.Security.RedisSmartSessionStore(connection, TimeProvider.System);
+        var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        // Its EHR is not registered with these instances, so a found session ends at the FHIR read (503 fhir-unavailable);
+        // a session not found would be 401 session-expired.
+        await store.SaveSessionAsync(new KetamineCds.SmartApp.Session.SmartSession(id, "unregistered-ehr", new Uri("https://ehr.invalid/fhir"),
+            "https://ehr.invalid/token", "access", null, "patient-1", "launch", null, DateTimeOffset.UtcNow.AddMinutes(5), DateTimeOffset.UtcNow.AddMinutes(5)), CancellationToken.None);
+
+        var onA = await PatientPageAsync(a, id);
+        var onB = await PatientPageAsync(b, id);
+        var unknownOnB = await PatientPageAsync(b, id + "x");
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "fhir-unavailable"), onA);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "fhir-unavailable"), onB);
+        Assert.Equal((HttpStatusCode.Unauthorized, "session-expired"), unknownOnB);
+    }
+
+    [Fact]
+    public async Task With_Redis_unreachable_the_app_answers_a_plain_503_page_not_a_500()
+    {
+        var environment = Environment($"127.0.0.1:{ServiceProcess.FreePort()}", $"unreachable-{Guid.NewGuid():N}:");
+        environment["KetamineCds__Redis__OperationTimeoutMilliseconds"] = "200";
+        await using var service = await ServiceProcess.StartAsync(environment);
+
+        var page = await PatientPageAsync(service, "some-session-id");
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "session-store-unavailable"), page);
+    }
+
+    /// <summary>GET /app/patient with the session cookie: the status and the error page's problem code (null when none).</summary>
+    private static async Task<(HttpStatusCode Status, string? Problem)> PatientPageAsync(ServiceProcess service, string sessionId)
+    {
+        using var client = service.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/app/patient", UriKind.Relative));
+        request.Headers.Add("Cookie", $"kcds-session={sessionId}");
+        using var response = await client.SendAsync(request);
+        var html = await response.Content.ReadAsStringAsync();
+        var problem = System.Text.RegularExpressions.Regex.Match(html, "data-problem=\"([a-z-]+)\"");
+        return (response.StatusCode, problem.Success ? problem.Groups[1].Value : null);
+    }
+
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string body, string token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/cds-services/ketamine-order-sign", UriKind.Relative))

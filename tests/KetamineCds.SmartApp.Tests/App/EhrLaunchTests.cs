@@ -164,7 +164,7 @@ public sealed class EhrLaunchTests(SmartServersFixture servers, ChromiumFixture 
         Assert.True(session.HttpOnly);
         Assert.Equal(SameSiteAttribute.Lax, session.SameSite); // plain http on loopback; Secure + SameSite=None over https
         Assert.DoesNotContain(cookies, c => c.Value.Count(ch => ch == '.') == 2); // no JWT anywhere in the browser
-        var stored = _app.Store.FindSession(session.Value);
+        var stored = await _app.Store.FindSessionAsync(session.Value, CancellationToken.None);
         Assert.NotNull(stored);
         Assert.Equal(SmartTestData.Patient10, stored.PatientId);
         var html = await page.ContentAsync();

@@ -102,8 +102,8 @@ public sealed class RefusalTests(SmartServersFixture servers, ChromiumFixture ch
         var state = System.Web.HttpUtility.ParseQueryString(new Uri(authorize).Query)["state"]!;
         // ...then the verifier the app kept for this state is replaced, so the app will send one that does not match the
         // S256 challenge it sent: the authorization server must refuse the code.
-        var launch = _app.Store.TakeLaunch(state)!;
-        _app.Store.AddLaunch(launch with { CodeVerifier = KetamineCds.SmartApp.Launch.SmartAuthorizationClient.NewCodeVerifier() });
+        var launch = (await _app.Store.TakeLaunchAsync(state, CancellationToken.None))!;
+        await _app.Store.AddLaunchAsync(launch with { CodeVerifier = KetamineCds.SmartApp.Launch.SmartAuthorizationClient.NewCodeVerifier() }, CancellationToken.None);
         var page = await context.NewPageAsync();
         var status = CallbackStatus(page);
 
@@ -151,18 +151,18 @@ public sealed class RefusalTests(SmartServersFixture servers, ChromiumFixture ch
         await AppPage.SettleAsync(page);
         Assert.Null(await AppPage.ProblemAsync(page));
         var id = (await context.CookiesAsync([_app.BaseUrl])).Single(c => c.Name == "kcds-session").Value;
-        var session = _app.Store.FindSession(id)!;
+        var session = (await _app.Store.FindSessionAsync(id, CancellationToken.None))!;
         Assert.Null(session.RefreshToken); // the app asked for no offline_access/online_access
         Assert.Equal(session.TokenExpires, session.SessionExpires); // so the session ends with the token
 
         // The token's expiry passes (set on the server-side session, rather than waiting on a shared, loaded machine).
-        _app.Store.SaveSession(session with { TokenExpires = DateTimeOffset.UtcNow.AddSeconds(-1) });
+        await _app.Store.SaveSessionAsync(session with { TokenExpires = DateTimeOffset.UtcNow.AddSeconds(-1) }, CancellationToken.None);
         var reload = await page.ReloadAsync();
 
         Assert.Equal(401, reload!.Status);
         Assert.Equal("session-expired", await AppPage.ProblemAsync(page));
         Assert.Contains("Open the app again", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
-        Assert.Null(_app.Store.FindSession(id));
+        Assert.Null(await _app.Store.FindSessionAsync(id, CancellationToken.None));
     }
 
     [Fact]
@@ -175,15 +175,15 @@ public sealed class RefusalTests(SmartServersFixture servers, ChromiumFixture ch
         await AppPage.SettleAsync(page);
         Assert.Null(await AppPage.ProblemAsync(page));
         var id = (await context.CookiesAsync([_app.BaseUrl])).Single(c => c.Name == "kcds-session").Value;
-        var session = _app.Store.FindSession(id)!;
+        var session = (await _app.Store.FindSessionAsync(id, CancellationToken.None))!;
         Assert.NotNull(session.RefreshToken);
 
-        _app.Store.SaveSession(session with { TokenExpires = DateTimeOffset.UtcNow.AddSeconds(-1) });
+        await _app.Store.SaveSessionAsync(session with { TokenExpires = DateTimeOffset.UtcNow.AddSeconds(-1) }, CancellationToken.None);
         var reload = await page.ReloadAsync();
 
         Assert.Equal(200, reload!.Status);
         Assert.Null(await AppPage.ProblemAsync(page));
-        var renewed = _app.Store.FindSession(id)!;
+        var renewed = (await _app.Store.FindSessionAsync(id, CancellationToken.None))!;
         Assert.NotEqual(session.AccessToken, renewed.AccessToken);
         Assert.True(renewed.TokenExpires > DateTimeOffset.UtcNow);
     }

@@ -26,11 +26,13 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
 
     private readonly string _fhirBase;
     private readonly string _ehrFrameOrigin;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
 
-    private SmartAppHost(string fhirBase, string ehrFrameOrigin)
+    private SmartAppHost(string fhirBase, string ehrFrameOrigin, IReadOnlyDictionary<string, string?>? settings = null)
     {
         _fhirBase = fhirBase;
         _ehrFrameOrigin = ehrFrameOrigin;
+        _settings = settings ?? new Dictionary<string, string?>();
     }
 
     /// <summary>A stand-in EHR web page on its own loopback origin that frames the app (EhrFrameTests); the app allows it
@@ -54,12 +56,7 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
             if (_shared is null)
             {
                 EhrFrame = await LoopbackPage.StartAsync();
-                var host = new SmartAppHost(servers.FhirBaseUrl, EhrFrame.Origin);
-                host.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-                host.StartServer();
-                host.BaseUrl = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-                    .Select(a => a.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/'))
-                    .First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+                var host = Start(new SmartAppHost(servers.FhirBaseUrl, EhrFrame.Origin));
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => host.Dispose();
                 _shared = host;
             }
@@ -74,10 +71,30 @@ public sealed class SmartAppHost : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>
+    /// Another host of the app, besides the shared one, with settings of its own (e.g. a Redis for two instances); the
+    /// caller disposes it. The app's client is not registered for it: the caller registers the redirect URIs it needs.
+    /// </summary>
+    public static SmartAppHost StartAnother(SmartServersFixture servers, IReadOnlyDictionary<string, string?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(servers);
+        return Start(new SmartAppHost(servers.FhirBaseUrl, "http://127.0.0.1:1", settings));
+    }
+
+    private static SmartAppHost Start(SmartAppHost host)
+    {
+        host.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        host.StartServer();
+        host.BaseUrl = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => a.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/'))
+            .First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+        return host;
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(new Dictionary<string, string?>(_settings)
         {
             ["KetamineCds:SmartApp:AllowHttpLoopback"] = "true",
             ["KetamineCds:SmartApp:FrameAncestors:0"] = _ehrFrameOrigin,

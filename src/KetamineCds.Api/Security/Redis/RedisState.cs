@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
+using KetamineCds.SmartApp.Session;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
@@ -162,7 +163,7 @@ public sealed partial class RedisIssuerRateLimiter(
 public static class SharedStateRegistration
 {
     /// <summary>
-    /// The replay store and rate limit: in memory (the default, one instance), or on Redis when
+    /// The replay store, the rate limit and the SMART app's sessions: in memory (the default, one instance), or on Redis when
     /// <c>KetamineCds:Redis:Configuration</c> is set. Chosen when first resolved, so test hosts and environment variables apply.
     /// </summary>
     public static IServiceCollection AddCdsSharedState(this IServiceCollection services)
@@ -179,6 +180,14 @@ public static class SharedStateRegistration
         services.AddSingleton<IIssuerRateLimiter>(sp => UseRedis(sp)
             ? sp.GetRequiredService<RedisIssuerRateLimiter>()
             : sp.GetRequiredService<InMemoryIssuerRateLimiter>());
+
+        // The SMART app's launches and sessions, on the same Redis (registered before AddSmartApp, whose in-memory default
+        // then stands aside).
+        services.AddSingleton<InMemorySmartSessionStore>();
+        services.AddSingleton<RedisSmartSessionStore>();
+        services.AddSingleton<ISmartSessionStore>(sp => UseRedis(sp)
+            ? sp.GetRequiredService<RedisSmartSessionStore>()
+            : sp.GetRequiredService<InMemorySmartSessionStore>());
         return services;
     }
 
