@@ -6,6 +6,9 @@ using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.SmartApp;
 
+// Before anything else allocates from many threads: at most two glibc malloc arenas (ADR-18, Infrastructure/NativeAllocator).
+NativeAllocator.CapArenas();
+
 // Configuration is read once, at start-up (options are bound and validated on start, not monitored), so the JSON
 // files are not watched: the default watcher covers the whole content root, where the SQLite feedback store writes
 // its WAL, and it woke on every ledger write (about 1% of CPU under load: docs/performance.md). Listed first, so an
@@ -40,6 +43,7 @@ builder.Services.AddKetamineCdsTelemetry(builder.Configuration);
 builder.Services.AddSmartApp(builder.Configuration);
 
 var app = builder.Build();
+Log.NativeAllocatorConfigured(app.Logger, NativeAllocator.Outcome, NativeAllocator.ArenaMax);
 
 // Errors never leak a stack trace: the boundary logs the type and answers an OperationOutcome.
 app.UseExceptionHandler(new ExceptionHandlerOptions

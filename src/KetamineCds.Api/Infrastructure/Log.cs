@@ -49,6 +49,9 @@ public static partial class Log
         Message = "Client disconnected before the request body was read: service={ServiceId}")]
     private static partial void ClientDisconnectedCore(ILogger logger, string serviceId);
 
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Native allocator: glibc malloc arenas outcome={Outcome} max={ArenaMax}")]
+    public static partial void NativeAllocatorConfigured(ILogger logger, string outcome, int arenaMax);
+
     [LoggerMessage(EventId = 1900, Level = LogLevel.Error, Message = "Unhandled error on {Path}: {ExceptionType}")]
     private static partial void UnhandledCore(ILogger logger, string path, string exceptionType);
 }
