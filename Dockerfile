@@ -39,7 +39,8 @@ COPY --from=build /app ./
 # GC: server with DATAS and the gen0 budget cap (8 MB per heap) that the project writes to
 # KetamineCds.Api.runtimeconfig.json (docs/decisions.md ADR-12), so the image runs with what the load harness measured;
 # no GC variable is set here. DOTNET_GCGen0MaxBudget would override the cap; DOTNET_GCGen1MaxBudget=0x800000 (read from
-# the environment only) lowers the cold start's peak further.
+# the environment only) lowers the cold start's peak further. glibc's malloc arenas are capped by the service itself at
+# start-up (docs/decisions.md ADR-18); a MALLOC_ARENA_MAX set here would take precedence.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
