@@ -6,7 +6,8 @@ using KetamineCds.Api.Security;
 using KetamineCds.Clinical.Knowledge;
 using KetamineCds.SmartApp;
 
-// Before anything else allocates from many threads: at most two glibc malloc arenas (ADR-18, Infrastructure/NativeAllocator).
+// Before anything else allocates from many threads: no glibc malloc arenas beyond those the runtime made before Main
+// (ADR-18, Infrastructure/NativeAllocator).
 NativeAllocator.CapArenas();
 
 // Configuration is read once, at start-up (options are bound and validated on start, not monitored), so the JSON

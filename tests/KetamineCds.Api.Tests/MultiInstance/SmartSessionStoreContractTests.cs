@@ -19,7 +19,8 @@ public abstract class SmartSessionStoreContract
     /// <summary>Two stores over one shared state, as two instances behind a load balancer see it.</summary>
     protected abstract (ISmartSessionStore First, ISmartSessionStore Second) CreateStores();
 
-    protected static string NewSecret() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>A state or session id as the app mints them (SmartAppEndpoints: 32 random bytes, base64url).</summary>
+    internal static string NewSecret() => Duende.IdentityModel.CryptoRandom.CreateUniqueId(32, Duende.IdentityModel.CryptoRandom.OutputFormat.Base64Url);
 
     protected static PendingLaunch Launch(string state, TimeSpan lifetime) => new(
         state, NewSecret(), "test-ehr", new Uri("https://ehr.example/fhir"), "https://ehr.example/token", "verifier-" + NewSecret(),

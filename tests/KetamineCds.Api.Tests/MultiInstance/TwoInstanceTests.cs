@@ -60,7 +60,7 @@ public sealed class TwoInstanceTests(RedisServer redis)
         // The session as the instance that finished the sign-in stored it (the same store class, on the same Redis and prefix).
         using var connection = redis.Connect(prefix);
         var store = new KetamineCds.Api.Security.RedisSmartSessionStore(connection, TimeProvider.System);
-        var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var id = SmartSessionStoreContract.NewSecret();
         // Its EHR is not registered with these instances, so a found session ends at the FHIR read (503 fhir-unavailable);
         // a session not found would be 401 session-expired.
         await store.SaveSessionAsync(new KetamineCds.SmartApp.Session.SmartSession(id, "unregistered-ehr", new Uri("https://ehr.invalid/fhir"),
