@@ -26,6 +26,9 @@ if (builder.Environment.IsDevelopment() && string.IsNullOrEmpty(builder.Configur
 
 builder.Services.AddKetamineCdsCore();
 
+// Free native heap pages go back to the kernel once a minute (ADR-19, Infrastructure/NativeHeapTrimmer).
+builder.Services.AddHostedService<NativeHeapTrimmer>();
+
 // Trust boundary (Security/, Audit/): CDS client JWTs, per-issuer rate limits, CORS allow-list, audit trail. docs/security.md
 builder.Services.AddCdsClientAuthentication(builder.Configuration, builder.Environment);
 

@@ -39,6 +39,11 @@ public sealed class CdsOptions
     /// <summary>A directory holding the core specification already unpacked (read-only is fine; the Dockerfile makes
     /// one at image build time); when set, the zip is not opened and nothing is extracted at start-up.</summary>
     public string? SpecificationDirectory { get; set; }
+
+    /// <summary>How often free native heap pages are given back to the kernel (glibc's malloc_trim), in seconds; 0: never
+    /// (ADR-19). Without it the resident size creeps up by the free pages glibc keeps between live blocks.</summary>
+    [Range(0, 86_400)]
+    public int NativeHeapTrimIntervalSeconds { get; set; } = 60;
 }
 
 /// <summary>One site code for an assessment total.</summary>

@@ -52,6 +52,15 @@ public static partial class Log
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Native allocator: glibc malloc arenas outcome={Outcome} max={ArenaMax}")]
     public static partial void NativeAllocatorConfigured(ILogger logger, string outcome, int arenaMax);
 
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Native heap: free pages given back to the kernel every {IntervalSeconds} s")]
+    public static partial void NativeHeapTrimOn(ILogger logger, int intervalSeconds);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Native heap: not trimmed (interval {IntervalSeconds} s, or not glibc)")]
+    public static partial void NativeHeapTrimOff(ILogger logger, int intervalSeconds);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Debug, Message = "Native heap trimmed: released={Released} elapsedMs={ElapsedMs:F3}")]
+    public static partial void NativeHeapTrimmed(ILogger logger, bool released, double elapsedMs);
+
     [LoggerMessage(EventId = 1900, Level = LogLevel.Error, Message = "Unhandled error on {Path}: {ExceptionType}")]
     private static partial void UnhandledCore(ILogger logger, string path, string exceptionType);
 }

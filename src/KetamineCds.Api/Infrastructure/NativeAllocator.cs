@@ -48,8 +48,35 @@ internal static class NativeAllocator
         }
     }
 
-    // DllImport, not LibraryImport: the signature is blittable, and LibraryImport would need unsafe code project-wide.
+    /// <summary>
+    /// Gives glibc's free heap pages back to the kernel (<c>malloc_trim(0)</c>): true when some were released, false when
+    /// none were, null off glibc. glibc returns free memory only from the top of a heap, so the pages freed between
+    /// long-lived blocks stay resident until this is called (ADR-19, <see cref="NativeHeapTrimmer"/>).
+    /// </summary>
+    public static bool? TrimHeap()
+    {
+        if (!OperatingSystem.IsLinux() || Outcome == "not-glibc")
+        {
+            return null;
+        }
+
+        try
+        {
+            return MallocTrim(0) == 1;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    // DllImport, not LibraryImport: the signatures are blittable, and LibraryImport would need unsafe code project-wide.
     [DllImport("libc", EntryPoint = "mallopt", ExactSpelling = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Mallopt(int parameter, int value);
+
+    // size_t pad: the free space to leave at the top of the main heap; 0 releases all that can be.
+    [DllImport("libc", EntryPoint = "malloc_trim", ExactSpelling = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int MallocTrim(nuint pad);
 }
