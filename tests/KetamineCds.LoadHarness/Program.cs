@@ -20,7 +20,18 @@ if (mode == "bare-server")
     return 0;
 }
 
-var options = HarnessOptions.Parse(args);
+HarnessOptions options;
+try
+{
+    options = HarnessOptions.Parse(args);
+}
+catch (Exception ex) when (ex is ArgumentException or FormatException)
+{
+    // The modes and their options are listed in run.sh's header.
+    Console.Error.WriteLine($"{ex.Message}; usage: run.sh [compare|growth|soak] [options], listed in tests/KetamineCds.LoadHarness/run.sh");
+    return 2;
+}
+
 if (mode == "dump")
 {
     // The request the harness sends, for inspection: dump --resources N > request.json
