@@ -40,7 +40,9 @@ COPY --from=build /app ./
 # KetamineCds.Api.runtimeconfig.json (docs/decisions.md ADR-12), so the image runs with what the load harness measured;
 # no GC variable is set here. DOTNET_GCGen0MaxBudget would override the cap; DOTNET_GCGen1MaxBudget=0x800000 (read from
 # the environment only) lowers the cold start's peak further. glibc's malloc arenas are capped by the service itself at
-# start-up (docs/decisions.md ADR-18); a MALLOC_ARENA_MAX set here would take precedence.
+# start-up (docs/decisions.md ADR-18; a MALLOC_ARENA_MAX set here would take precedence), and the service gives glibc's
+# free heap pages back once a minute (ADR-19; KetamineCds__NativeHeapTrimIntervalSeconds). The aspnet image is
+# glibc-based; on a musl (Alpine) image both do nothing.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 \
