@@ -68,6 +68,26 @@ public static class MedicationFactReader
         };
     }
 
+    /// <summary>The included Medication a reference names: "Medication/id", or an absolute URL ending in it. A look-up,
+    /// not a scan: a Bulk Data review resolves every order of a clinic against every Medication it exported.</summary>
+    private static Medication? Included(IReadOnlyDictionary<string, Medication>? medications, string reference)
+    {
+        if (medications is null || medications.Count == 0)
+        {
+            return null;
+        }
+
+        if (medications.TryGetValue(reference, out var medication))
+        {
+            return medication;
+        }
+
+        // https://server/fhir/Medication/id: the last two segments are the key.
+        var last = reference.LastIndexOf('/');
+        var typeStart = last > 0 ? reference.LastIndexOf('/', last - 1) : -1;
+        return typeStart >= 0 && medications.TryGetValue(reference[(typeStart + 1)..], out medication) ? medication : null;
+    }
+
     private static (List<CodeFact> Codes, List<string> Texts, List<IngredientStrengthFact> Ingredients) ReadMedication(
         DataType? medication, List<Resource> contained, IReadOnlyDictionary<string, Medication>? medications)
     {
@@ -86,7 +106,7 @@ public static class MedicationFactReader
                 var target = reference.Reference is { } r
                     ? r.StartsWith('#')
                         ? contained.OfType<Medication>().FirstOrDefault(m => m.Id == r[1..])
-                        : medications?.FirstOrDefault(m => r == m.Key || r.EndsWith("/" + m.Key, StringComparison.Ordinal)).Value
+                        : Included(medications, r)
                     : null;
                 if (target is null)
                 {
