@@ -25,7 +25,7 @@ try
 {
     options = HarnessOptions.Parse(args);
 }
-catch (Exception ex) when (ex is ArgumentException or FormatException)
+catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
 {
     // The modes and their options are listed in run.sh's header.
     Console.Error.WriteLine($"{ex.Message}; usage: run.sh [compare|growth|soak] [options], listed in tests/KetamineCds.LoadHarness/run.sh");
@@ -410,6 +410,11 @@ internal sealed record HarnessOptions
     private static HarnessOptions AddEnv(HarnessOptions o, string pair, List<(string, string)> extra)
     {
         var eq = pair.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0)
+        {
+            throw new ArgumentException($"--env needs NAME=VALUE, not '{pair}'");
+        }
+
         extra.Add((pair[..eq], pair[(eq + 1)..]));
         return o;
     }

@@ -55,8 +55,8 @@ public static partial class Log
     [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Native heap: free pages given back to the kernel every {IntervalSeconds} s")]
     public static partial void NativeHeapTrimOn(ILogger logger, int intervalSeconds);
 
-    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Native heap: not trimmed (interval {IntervalSeconds} s, or not glibc)")]
-    public static partial void NativeHeapTrimOff(ILogger logger, int intervalSeconds);
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Native heap: not trimmed: reason={Reason}")]
+    public static partial void NativeHeapTrimOff(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1013, Level = LogLevel.Debug, Message = "Native heap trimmed: released={Released} elapsedMs={ElapsedMs:F3}")]
     public static partial void NativeHeapTrimmed(ILogger logger, bool released, double elapsedMs);

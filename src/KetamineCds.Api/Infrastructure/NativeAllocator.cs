@@ -55,7 +55,8 @@ internal static class NativeAllocator
     /// </summary>
     public static bool? TrimHeap()
     {
-        if (!OperatingSystem.IsLinux() || Outcome == "not-glibc")
+        // "refused": a mallopt that is a stub (musl), whose malloc_trim would be one too.
+        if (!OperatingSystem.IsLinux() || Outcome is "not-glibc" or "refused")
         {
             return null;
         }

@@ -68,8 +68,8 @@ public static class MedicationFactReader
         };
     }
 
-    /// <summary>The included Medication a reference names: "Medication/id", or an absolute URL ending in it (a
-    /// version-specific reference, ".../_history/n", is not matched).</summary>
+    /// <summary>The included Medication a reference names: "Medication/id", or any reference ending in "/Medication/id"
+    /// (an absolute URL); a version-specific reference, ".../_history/n", is not matched.</summary>
     private static Medication? Included(IReadOnlyDictionary<string, Medication>? medications, string reference)
     {
         if (medications is null || medications.Count == 0)

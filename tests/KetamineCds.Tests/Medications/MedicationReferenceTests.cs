@@ -46,7 +46,7 @@ public sealed class MedicationReferenceTests
     }
 
     [Fact]
-    public void A_contained_Medication_is_read_before_any_included_one()
+    public void A_contained_reference_reads_the_contained_Medication_not_an_included_one_of_the_same_id()
     {
         var order = Order("#2");
         order.Contained.Add(Product("2", "198428", "lamotrigine 100 MG Oral Tablet"));
