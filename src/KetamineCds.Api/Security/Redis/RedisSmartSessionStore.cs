@@ -95,9 +95,8 @@ public sealed class RedisSmartSessionStore(RedisConnection redis, TimeProvider t
         var output = new byte[NonceBytes + plaintext.Length + TagBytes];
         var nonce = output.AsSpan(0, NonceBytes);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(DeriveKey(kind, secret), TagBytes);
-        aes.Encrypt(nonce, plaintext, output.AsSpan(NonceBytes, plaintext.Length), output.AsSpan(NonceBytes + plaintext.Length, TagBytes),
-            Encoding.UTF8.GetBytes(key.ToString()));
+        using var aes = Cipher(kind, secret);
+        aes.Encrypt(nonce, plaintext, output.AsSpan(NonceBytes, plaintext.Length), output.AsSpan(NonceBytes + plaintext.Length, TagBytes), AssociatedData(key));
         return output;
     }
 
@@ -118,9 +117,9 @@ public sealed class RedisSmartSessionStore(RedisConnection redis, TimeProvider t
         var plaintext = new byte[bytes.Length - NonceBytes - TagBytes];
         try
         {
-            using var aes = new AesGcm(DeriveKey(kind, secret), TagBytes);
+            using var aes = Cipher(kind, secret);
             aes.Decrypt(bytes.AsSpan(0, NonceBytes), bytes.AsSpan(NonceBytes, plaintext.Length), bytes.AsSpan(NonceBytes + plaintext.Length, TagBytes),
-                plaintext, Encoding.UTF8.GetBytes(key.ToString()));
+                plaintext, AssociatedData(key));
             return JsonSerializer.Deserialize<T>(plaintext);
         }
         catch (Exception ex) when (ex is AuthenticationTagMismatchException or JsonException)
@@ -129,6 +128,10 @@ public sealed class RedisSmartSessionStore(RedisConnection redis, TimeProvider t
         }
     }
 
-    private static byte[] DeriveKey(string kind, string secret) =>
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret), 32, salt: [], info: Encoding.UTF8.GetBytes($"ketaminecds {kind} v1"));
+    /// <summary>AES-256-GCM under a key derived (HKDF-SHA256) from the secret the value is found by, one per kind.</summary>
+    private static AesGcm Cipher(string kind, string secret) =>
+        new(HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret), 32, salt: [], info: Encoding.UTF8.GetBytes($"ketaminecds {kind} v1")), TagBytes);
+
+    /// <summary>The Redis key the value is stored under, bound into the seal: a value moved to another key does not open.</summary>
+    private static byte[] AssociatedData(RedisKey key) => Encoding.UTF8.GetBytes(key.ToString());
 }
