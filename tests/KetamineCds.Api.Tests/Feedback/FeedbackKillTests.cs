@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using KetamineCds.Api.Tests.MultiInstance;
 using KetamineCds.Api.Tests.Security;
 using KetamineCds.Storage;
 
@@ -127,7 +127,7 @@ public sealed class FeedbackKillTests : IDisposable
 
         public static async Task<ServiceProcess> StartAsync(string directory, string database)
         {
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             var dll = Path.Combine(AppContext.BaseDirectory, "KetamineCds.Api.dll");
             var start = new ProcessStartInfo("dotnet")
             {
@@ -204,13 +204,6 @@ public sealed class FeedbackKillTests : IDisposable
 
             process.WaitForExit(10_000);
             process.Dispose();
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
 }

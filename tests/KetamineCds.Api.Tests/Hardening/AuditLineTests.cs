@@ -34,17 +34,9 @@ public sealed class AuditLineTests
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        string[] audit = [];
-        for (var i = 0; i < 100 && audit.Length == 0; i++)
-        {
-            audit = [.. service.Output.Where(l => l.Contains("\"Category\":\"KetamineCds.Audit\"", StringComparison.Ordinal))];
-            if (audit.Length == 0)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        var line = Assert.Single(audit);
+        const string AuditCategory = "\"Category\":\"KetamineCds.Audit\"";
+        await service.WaitForLinesAsync(AuditCategory);
+        var line = Assert.Single(service.Output, l => l.Contains(AuditCategory, StringComparison.Ordinal));
         using var entry = JsonDocument.Parse(line);
         Assert.Equal(5000, entry.RootElement.GetProperty("EventId").GetInt32());
         Assert.Equal("Information", entry.RootElement.GetProperty("LogLevel").GetString());

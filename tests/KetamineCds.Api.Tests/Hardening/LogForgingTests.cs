@@ -125,12 +125,7 @@ public sealed class LogForgingTests
 
     private static async Task WaitForAsync(ServiceProcess service, string text)
     {
-        for (var i = 0; i < 100 && !service.Output.Any(l => l.Contains(text, StringComparison.Ordinal)); i++)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.True(service.Output.Any(l => l.Contains(text, StringComparison.Ordinal)),
+        Assert.True(await service.WaitForLinesAsync(text),
             $"'{text}' was not logged:{System.Environment.NewLine}{string.Join(System.Environment.NewLine, service.Output.TakeLast(12).Select(l => l[..Math.Min(l.Length, 600)]))}");
     }
 }

@@ -39,8 +39,8 @@ public sealed class NativeAllocatorTests
         }, aspnetEnvironment: "Testing");
 
         // Hosted services log on the thread pool, and the lines come through a pipe: wait for them rather than race readiness.
-        Assert.True(await Lines(service, "free pages given back to the kernel every 1 s", 1), string.Join('\n', service.Output));
-        Assert.True(await Lines(service, "Native heap trimmed: released=", 2), string.Join('\n', service.Output));
+        Assert.True(await service.WaitForLinesAsync("free pages given back to the kernel every 1 s", timeout: TimeSpan.FromSeconds(30)), string.Join('\n', service.Output));
+        Assert.True(await service.WaitForLinesAsync("Native heap trimmed: released=", count: 2, timeout: TimeSpan.FromSeconds(30)), string.Join('\n', service.Output));
     }
 
     [Fact]
@@ -51,24 +51,8 @@ public sealed class NativeAllocatorTests
             ["KetamineCds__NativeHeapTrimIntervalSeconds"] = "0",
         }, aspnetEnvironment: "Testing");
 
-        Assert.True(await Lines(service, "Native heap: not trimmed: reason=interval 0", 1), string.Join('\n', service.Output));
+        Assert.True(await service.WaitForLinesAsync("Native heap: not trimmed: reason=interval 0", timeout: TimeSpan.FromSeconds(30)), string.Join('\n', service.Output));
         Assert.DoesNotContain(service.Output, line => line.Contains("given back to the kernel every", StringComparison.Ordinal));
-    }
-
-    private static async Task<bool> Lines(ServiceProcess service, string text, int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (service.Output.Count(line => line.Contains(text, StringComparison.Ordinal)) < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return true;
     }
 
     /// <summary>

@@ -100,7 +100,7 @@ public sealed class TrustBoundaryTests
     {
         using var host = new SecurityTestHost(SecurityTestHost.Settings(TestTokens.Default.ClientSettings(), new Dictionary<string, string?>
         {
-            ["KetamineCds:Redis:Configuration"] = $"127.0.0.1:{ServiceProcess.FreePort()}",
+            ["KetamineCds:Redis:Configuration"] = $"127.0.0.1:{LoopbackPort.Free()}",
             ["KetamineCds:Redis:OperationTimeoutMilliseconds"] = "200",
             ["KetamineCds:Redis:ConnectTimeoutMilliseconds"] = "200",
         }));

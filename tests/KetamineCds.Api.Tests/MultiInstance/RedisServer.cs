@@ -31,17 +31,16 @@ public sealed class RedisServer : IAsyncLifetime
         return connection;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A connection to a port where no Redis listens, with a short operation timeout: for the stores' behaviour
+    /// when Redis cannot be reached. The caller disposes it.</summary>
+    public static RedisConnection Unreachable() =>
+        new(Options.Create(new RedisStateOptions { Configuration = $"127.0.0.1:{LoopbackPort.Free()}", OperationTimeoutMilliseconds = 200 }),
+            NullLogger<RedisConnection>.Instance);
 
     public async Task InitializeAsync()
     {
         directory = Directory.CreateTempSubdirectory("ketaminecds-redis-").FullName;
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         var binary = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
         process = Process.Start(new ProcessStartInfo(binary,
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory])

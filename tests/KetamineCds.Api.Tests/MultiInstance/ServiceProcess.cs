@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace KetamineCds.Api.Tests.MultiInstance;
 
@@ -25,10 +23,28 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Every console line the service wrote so far (stdout and stderr).</summary>
     public IReadOnlyList<string> Output => [.. output];
 
+    /// <summary>Waits until at least <paramref name="count"/> lines containing <paramref name="text"/> have come through the
+    /// pipe (the service logs off the request thread), or <paramref name="timeout"/> (default 10 s) passes: true when they did.</summary>
+    public async Task<bool> WaitForLinesAsync(string text, int count = 1, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (output.Count(line => line.Contains(text, StringComparison.Ordinal)) < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return true;
+    }
+
     public static async Task<ServiceProcess> StartAsync(IDictionary<string, string> environment, string aspnetEnvironment = "Production")
     {
         ArgumentNullException.ThrowIfNull(environment);
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var start = new ProcessStartInfo("dotnet", [ServiceDll()])
         {
             RedirectStandardOutput = true,
@@ -73,12 +89,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new FileNotFoundException("KetamineCds.Api.dll was not found; build src/KetamineCds.Api first.");
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
 

@@ -84,11 +84,7 @@ public sealed class RedisSharedStateTests(RedisServer redis) : SharedStateContra
     [Fact]
     public async Task Redis_that_cannot_be_reached_fails_the_replay_check_closed()
     {
-        using var unreachable = new RedisConnection(Options.Create(new RedisStateOptions
-        {
-            Configuration = $"127.0.0.1:{ServiceProcess.FreePort()}",
-            OperationTimeoutMilliseconds = 200,
-        }), NullLogger<RedisConnection>.Instance);
+        using var unreachable = RedisServer.Unreachable();
         var store = new RedisJtiReplayStore(unreachable, TimeProvider.System);
 
         await Assert.ThrowsAsync<ReplayStoreUnavailableException>(async () =>

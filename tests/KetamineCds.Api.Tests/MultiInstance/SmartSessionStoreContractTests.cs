@@ -3,7 +3,6 @@ using KetamineCds.Api.Security;
 using KetamineCds.SmartApp;
 using KetamineCds.SmartApp.Launch;
 using KetamineCds.SmartApp.Session;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -172,11 +171,7 @@ public sealed class RedisSmartSessionStoreTests(RedisServer redis) : SmartSessio
     [Fact]
     public async Task Redis_that_cannot_be_reached_is_a_session_store_problem_not_an_exception_of_its_own()
     {
-        using var unreachable = new RedisConnection(Options.Create(new RedisStateOptions
-        {
-            Configuration = $"127.0.0.1:{ServiceProcess.FreePort()}",
-            OperationTimeoutMilliseconds = 200,
-        }), NullLogger<RedisConnection>.Instance);
+        using var unreachable = RedisServer.Unreachable();
         var store = new RedisSmartSessionStore(unreachable, TimeProvider.System);
 
         var problem = await Assert.ThrowsAsync<SmartProblemException>(async () => await store.FindSessionAsync(NewSecret(), CancellationToken.None));

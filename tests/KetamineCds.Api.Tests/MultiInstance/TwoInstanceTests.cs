@@ -78,7 +78,7 @@ public sealed class TwoInstanceTests(RedisServer redis)
     [Fact]
     public async Task With_Redis_unreachable_the_app_answers_a_plain_503_page_not_a_500()
     {
-        var environment = Environment($"127.0.0.1:{ServiceProcess.FreePort()}", $"unreachable-{Guid.NewGuid():N}:");
+        var environment = Environment($"127.0.0.1:{LoopbackPort.Free()}", $"unreachable-{Guid.NewGuid():N}:");
         environment["KetamineCds__Redis__OperationTimeoutMilliseconds"] = "200";
         await using var service = await ServiceProcess.StartAsync(environment);
 
